@@ -1,0 +1,52 @@
+# ollama-gate developer entry points. Every target sets up what it needs (venv, Docker engine,
+# base image); see README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export ANSIBLE_FORCE_COLOR ?= 0
+export PY_COLORS ?= 0
+
+# Molecule scenarios, in the order they run (the shared create/destroy live in molecule/shared).
+SCENARIOS ?= $(sort $(filter-out shared,$(notdir $(wildcard molecule/*))))
+
+.PHONY: test lint unit molecule venv testhosts demo demo-down clean-testhosts
+
+## test: everything CI runs — lint, unit tests, every Molecule scenario
+test: lint unit molecule
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+## lint: yamllint + ansible-lint (production profile)
+lint: venv
+	yamllint --strict .
+	ansible-lint
+
+## unit: fast tests without containers (stand-in, filters, spec/default drift)
+unit: venv
+	python -m pytest tests/unit
+
+## testhosts: Docker engine + Debian systemd base image (installs/starts/builds when missing)
+testhosts:
+	bash tests/testhost/setup.sh
+
+## molecule: every scenario (or SCENARIOS="a b")
+molecule: venv testhosts
+	for s in $(SCENARIOS); do molecule test -s $$s; done
+
+## demo: stand up the stack on a local throwaway test host and show it working
+demo: venv testhosts
+	bash tests/testhost/demo.sh up
+
+## demo-down: remove the demo test host
+demo-down: venv
+	bash tests/testhost/demo.sh down
+
+## clean-testhosts: remove all test containers, the release server and the test network
+clean-testhosts:
+	bash tests/testhost/clean.sh

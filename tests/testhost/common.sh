@@ -1,0 +1,7 @@
+# Shared settings of the test-host scripts (sourced, not run).
+# shellcheck shell=bash
+OG_STATE=${OG_STATE:-/var/tmp/ollama-gate}
+OG_IMAGE=${OG_IMAGE:-ollama-gate/debian12-systemd:1}
+OG_MIRROR=${OG_MIRROR:-http://deb.debian.org/debian}
+OG_SECURITY_MIRROR=${OG_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+export OG_STATE OG_IMAGE OG_MIRROR OG_SECURITY_MIRROR
