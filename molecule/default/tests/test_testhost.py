@@ -1,4 +1,4 @@
-"""The test host behaves like a real systemd machine (molecule scenario `testhost`)."""
+"""The test host behaves like a real systemd machine (molecule scenario `default`)."""
 
 
 def test_systemd_is_pid_1(host):
