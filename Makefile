@@ -10,7 +10,7 @@ export PY_COLORS ?= 0
 # Molecule scenarios, in the order they run (the shared create/destroy live in molecule/shared).
 SCENARIOS ?= $(sort $(filter-out shared,$(notdir $(wildcard molecule/*))))
 
-.PHONY: test lint unit molecule venv testhosts demo demo-down clean-testhosts
+.PHONY: test lint unit molecule venv testhosts demo demo-down bench clean-testhosts
 
 ## test: everything CI runs — lint, unit tests, every Molecule scenario
 test: lint unit molecule
@@ -46,6 +46,11 @@ demo: venv testhosts
 ## demo-down: remove the demo test host
 demo-down: venv
 	bash tests/testhost/demo.sh down
+
+## bench: auth overhead through the demo gateway (with vs without Basic Auth), prints the ratio
+bench: demo
+	command -v wrk >/dev/null || apt-get install -y -qq wrk
+	python bench/auth_overhead.py
 
 ## clean-testhosts: remove all test containers, the release server and the test network
 clean-testhosts:

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Cost of Basic Auth in the gateway: requests/s with vs without credentials checking.
+
+Runs against a converged gateway test host (default: the demo host from `make demo`). Inside it,
+a bench-only copy of the gateway site without auth is served on another port, so both
+measurements go through the same proxy, to the same Ollama, with the same settings; the only
+difference is the credential check. Load: wrk from this machine, small GET /api/tags,
+16 connections; rounds alternate (auth, no auth, ...) and the medians are compared.
+
+    python bench/auth_overhead.py [--host ollama-gate-demo] [--proxy nginx] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+BENCH_PORT = 18080
+NGINX_SITE = "/etc/nginx/sites-available/ollama-gateway"
+NGINX_BENCH_SITE = "/etc/nginx/sites-enabled/zz-ollama-gate-bench"
+
+
+def sh(*args: str, check: bool = True) -> str:
+    return subprocess.run(args, check=check, capture_output=True, text=True).stdout.strip()
+
+
+def dexec(host: str, script: str) -> str:
+    return sh("docker", "exec", host, "sh", "-c", script)
+
+
+def container_address(host: str) -> str:
+    info = json.loads(sh("docker", "inspect", host))[0]
+    return info["NetworkSettings"]["Networks"]["ollama-gate"]["IPAddress"]
+
+
+def gateway_user(host: str, inventory: str) -> tuple[str, str]:
+    """The first user of the gateway, as the inventory used to converge it defines it."""
+    out = subprocess.run(
+        ["ansible", "-i", inventory, host, "-m", "ansible.builtin.debug", "-a", "msg={{ ollama_gate_users | first | to_json }}"],
+        check=True, capture_output=True, text=True, env={**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"},
+    ).stdout
+    user = json.loads(json.loads(out)["plays"][0]["tasks"][0]["hosts"][host]["msg"])
+    return user["name"], user["password"]
+
+
+def add_unauthenticated_site(host: str, proxy: str, port: int) -> None:
+    if proxy != "nginx":
+        raise SystemExit(f"proxy {proxy!r} not supported by this benchmark yet")
+    dexec(
+        host,
+        f"sed -e 's/auth_basic .*;/auth_basic off;/' -e 's/auth_basic_user_file .*;//' "
+        f"-e 's/listen \\(.*\\):[0-9]*;/listen \\1:{port};/' -e 's/^upstream ollama_gateway_backend/upstream bench_backend/' "
+        f"-e 's#http://ollama_gateway_backend#http://bench_backend#' {NGINX_SITE} > {NGINX_BENCH_SITE} "
+        f"&& nginx -t -q && systemctl reload nginx",
+    )
+
+
+def remove_unauthenticated_site(host: str) -> None:
+    dexec(host, f"rm -f {NGINX_BENCH_SITE} && nginx -t -q && systemctl reload nginx")
+
+
+def wrk(url: str, seconds: int, headers: list[str]) -> float:
+    args = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency"]
+    for h in headers:
+        args += ["-H", h]
+    out = sh(*args, url)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{non2xx.group(1)} failed responses from {url}:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="ollama-gate-demo")
+    parser.add_argument("--inventory", default="inventories/local/hosts.yml")
+    parser.add_argument("--proxy", default="nginx")
+    parser.add_argument("--port", type=int, default=8080, help="the gateway's port")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    address = container_address(args.host)
+    name, password = gateway_user(args.host, args.inventory)
+    auth = "Authorization: Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()
+    add_unauthenticated_site(args.host, args.proxy, BENCH_PORT)
+    try:
+        # warm-up (keep-alive connections, Ollama's model list cache)
+        wrk(f"http://{address}:{args.port}/api/tags", 1, [auth])
+        with_auth, without_auth = [], []
+        for _ in range(args.rounds):
+            with_auth.append(wrk(f"http://{address}:{args.port}/api/tags", args.seconds, [auth]))
+            without_auth.append(wrk(f"http://{address}:{BENCH_PORT}/api/tags", args.seconds, []))
+    finally:
+        remove_unauthenticated_site(args.host)
+
+    a, b = statistics.median(with_auth), statistics.median(without_auth)
+    print(f"proxy: {args.proxy}  host: {args.host}  GET /api/tags, 16 connections, {args.rounds} x {args.seconds}s alternating")
+    print(f"  with Basic Auth    : {a:8.1f} req/s  (rounds: {', '.join(f'{x:.0f}' for x in with_auth)})")
+    print(f"  without auth       : {b:8.1f} req/s  (rounds: {', '.join(f'{x:.0f}' for x in without_auth)})")
+    print(f"  ratio auth/no-auth : {a / b:.3f}  (target >= 0.9)")
+    return 0 if a / b >= 0.9 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Filters for the gateway user list shared by every proxy (nginx htpasswd, Caddy hashes).
+
+They run on the controller (libpass from requirements.txt), so target hosts need no Python
+packages. Passwords never appear in what they return except as hashes, and error texts name
+users, never passwords.
+"""
+from __future__ import annotations
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from passlib.hash import apr_md5_crypt, bcrypt, ldap_salted_sha1, sha256_crypt, sha512_crypt
+except ImportError as exc:  # pragma: no cover - depends on the controller's venv
+    _IMPORT_ERROR: Exception | None = exc
+else:
+    _IMPORT_ERROR = None
+
+SCHEMES = ("ssha", "apr1", "sha256_crypt", "sha512_crypt", "bcrypt")
+# Cost used when none is given: glibc's/htpasswd's 5000 rounds, bcrypt 10 (libpass's own
+# defaults, 656000 rounds and cost 12, would make every nginx request slow).
+DEFAULT_COST = {"sha256_crypt": 5000, "sha512_crypt": 5000, "bcrypt": 10}
+NAME_RE = re.compile(r"^[^:\s]+$")
+
+
+def _hasher(scheme: str, cost: int | None):
+    if _IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"gateway_users needs libpass on the controller: {_IMPORT_ERROR}")
+    if scheme == "ssha":
+        return ldap_salted_sha1
+    if scheme == "apr1":
+        return apr_md5_crypt
+    if scheme == "sha256_crypt":
+        return sha256_crypt.using(rounds=cost)
+    if scheme == "sha512_crypt":
+        return sha512_crypt.using(rounds=cost)
+    if scheme == "bcrypt":
+        return bcrypt.using(rounds=cost, ident="2y")
+    raise AnsibleFilterError(f"unknown hash scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+
+
+def _cost_of(scheme: str, hashed: str) -> int | None:
+    """The cost parameter a hash was made with (None where the scheme has none)."""
+    if scheme == "bcrypt":
+        return int(hashed.split("$")[2])
+    if scheme in ("sha256_crypt", "sha512_crypt"):
+        match = re.match(r"^\$[56]\$rounds=(\d+)\$", hashed)
+        return int(match.group(1)) if match else 5000
+    return None
+
+
+def gateway_users_problems(users, min_length: int = 20) -> list[str]:
+    """What is wrong with a user list, one text per problem, naming the user (never a password)."""
+    problems: list[str] = []
+    if not isinstance(users, list):
+        return ["must be a list of {name, password, state} entries"]
+    seen: set[str] = set()
+    for index, user in enumerate(users):
+        where = f"entry {index + 1}"
+        if not isinstance(user, dict):
+            problems.append(f"{where}: must be a mapping with name and password")
+            continue
+        name = user.get("name")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            problems.append(f"{where}: name {name!r} is empty or contains ':' or whitespace")
+            continue
+        where = f"user {name!r}"
+        if name in seen:
+            problems.append(f"{where}: listed twice")
+        seen.add(name)
+        state = user.get("state", "present")
+        if state not in ("present", "absent"):
+            problems.append(f"{where}: state must be present or absent, not {state!r}")
+        if state == "absent":
+            continue
+        password = user.get("password")
+        if not isinstance(password, str) or not password:
+            problems.append(f"{where}: no password")
+        elif len(password) < int(min_length):
+            problems.append(f"{where}: password shorter than {int(min_length)} characters")
+        elif password.upper().startswith("CHANGE-ME"):
+            problems.append(f"{where}: password is still the placeholder")
+        elif ":" in password or "\n" in password:
+            problems.append(f"{where}: password contains ':' or a line break")
+    return problems
+
+
+def _present(users) -> list[dict]:
+    return [u for u in users if u.get("state", "present") == "present"]
+
+
+def _existing_hashes(existing: str) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    for line in (existing or "").splitlines():
+        name, sep, hashed = line.partition(":")
+        if sep and name and not name.startswith("#"):
+            hashes[name] = hashed.strip()
+    return hashes
+
+
+def _keep_or_hash(old: str | None, password: str, scheme: str, cost: int | None) -> str:
+    """The old hash when it is of the wanted scheme and cost and matches; else a new one."""
+    cost = int(cost) if cost else DEFAULT_COST.get(scheme)
+    hasher = _hasher(scheme, cost)
+    if old and hasher.identify(old) and _cost_of(scheme, old) == cost and hasher.verify(password, old):
+        return old
+    return hasher.hash(password)
+
+
+def gateway_htpasswd(users, existing: str = "", scheme: str = "ssha", cost: int | None = None) -> str:
+    """Content of an exclusive htpasswd file for the present users.
+
+    Hashes in `existing` are kept for users whose password still verifies with the wanted
+    scheme and cost, so an unchanged list yields byte-identical content.
+    """
+    problems = gateway_users_problems(users, min_length=1)
+    if problems:
+        raise AnsibleFilterError("; ".join(problems))
+    old = _existing_hashes(existing)
+    lines = [f"{u['name']}:{_keep_or_hash(old.get(u['name']), u['password'], scheme, cost)}" for u in _present(users)]
+    return "".join(line + "\n" for line in lines)
+
+
+def gateway_users_present(users) -> list[str]:
+    """Names of the users who may log in (state present), in list order."""
+    return [u["name"] for u in _present(users)]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "gateway_users_present": gateway_users_present,
+            "gateway_users_problems": gateway_users_problems,
+            "gateway_htpasswd": gateway_htpasswd,
+        }

@@ -1,0 +1,70 @@
+"""Changing the user list on a running gateway (runs after the read-only tests)."""
+import pytest
+
+from conftest import curl, run_playbook, write_vars
+
+NEW_PASSWORD = "alice-rotated-password-0123456789"
+
+
+def gateway_run(tmp_path, users, *extra, check=True, **more_vars):
+    return run_playbook(
+        "playbooks/gateway.yml", "-e", write_vars(tmp_path, {"ollama_gate_users": users, **more_vars}), *extra, check=check
+    )
+
+
+def status(client, gateway, name, password):
+    return curl(client, f"{gateway.url}/api/tags", name, password).status
+
+
+@pytest.fixture
+def users(gateway):
+    return [dict(u) for u in gateway.users]
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        ({"name": "eve:il", "password": "eve-password-0123456789"}, "name 'eve:il' is empty or contains ':' or whitespace"),
+        ({"name": "eve il", "password": "eve-password-0123456789"}, "is empty or contains ':' or whitespace"),
+        ({"name": "eve", "password": "too-short"}, "user 'eve': password shorter than 20 characters"),
+    ],
+)
+def test_bad_user_list_refused_before_any_change(client, gateway_host, gateway, users, tmp_path, bad, expected):
+    before = gateway_host.file(gateway.users_file).md5sum
+    proc = gateway_run(tmp_path, users + [bad], check=False)
+    assert proc.returncode != 0
+    assert expected in proc.output
+    assert bad["password"] not in proc.output
+    assert gateway_host.file(gateway.users_file).md5sum == before
+    assert status(client, gateway, users[0]["name"], users[0]["password"]) == 200
+
+
+def test_password_change_no_secret_in_verbose_diff_output(client, gateway, users, tmp_path):
+    old = users[0]["password"]
+    users[0]["password"] = NEW_PASSWORD
+    proc = gateway_run(tmp_path, users, "-v", "--diff")
+    output = proc.output
+    for secret in [old, NEW_PASSWORD] + [u["password"] for u in users]:
+        assert secret not in output
+    assert status(client, gateway, users[0]["name"], NEW_PASSWORD) == 200
+    assert status(client, gateway, users[0]["name"], old) == 401
+    for other in users[1:]:
+        assert status(client, gateway, other["name"], other["password"]) == 200
+
+
+def test_rerun_with_same_list_changes_nothing(users, tmp_path):
+    users[0]["password"] = NEW_PASSWORD
+    proc = gateway_run(tmp_path, users)
+    assert "changed=0" in proc.output.split("PLAY RECAP")[-1]
+
+
+def test_removed_user_gets_401_others_200(client, gateway, users, tmp_path):
+    users[0]["password"] = NEW_PASSWORD
+    removed, kept = users[-1], users[:-1]
+    gateway_run(tmp_path, kept)
+    assert status(client, gateway, removed["name"], removed["password"]) == 401
+    for user in kept:
+        assert status(client, gateway, user["name"], user["password"]) == 200
+    # the same with state: absent
+    gateway_run(tmp_path, kept[:-1] + [{"name": kept[-1]["name"], "state": "absent"}])
+    assert status(client, gateway, kept[-1]["name"], kept[-1]["password"]) == 401
