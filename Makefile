@@ -49,8 +49,7 @@ demo-down: venv
 
 ## bench: auth overhead through the demo gateway (with vs without Basic Auth), prints the ratio
 bench: demo
-	command -v wrk >/dev/null || apt-get install -y -qq wrk
-	python bench/auth_overhead.py
+	bash bench/run.sh
 
 ## clean-testhosts: remove all test containers, the release server and the test network
 clean-testhosts:

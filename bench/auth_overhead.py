@@ -49,9 +49,19 @@ def gateway_user(host: str, inventory: str) -> tuple[str, str]:
     return user["name"], user["password"]
 
 
+CADDYFILE = "/etc/caddy/Caddyfile"
+
+
 def add_unauthenticated_site(host: str, proxy: str, port: int) -> None:
-    if proxy != "nginx":
-        raise SystemExit(f"proxy {proxy!r} not supported by this benchmark yet")
+    if proxy == "caddy":
+        # the gateway's site block, copied without its basic_auth block, on another port
+        dexec(
+            host,
+            f"cp {CADDYFILE} {CADDYFILE}.bench-orig && printf '\\n:{port} {{\\n\\treverse_proxy 127.0.0.1:11434 "
+            f"{{\\n\\t\\theader_up Host {{upstream_hostport}}\\n\\t}}\\n}}\\n' >> {CADDYFILE} "
+            f"&& caddy validate --adapter caddyfile --config {CADDYFILE} >/dev/null 2>&1 && systemctl reload caddy",
+        )
+        return
     dexec(
         host,
         f"sed -e 's/auth_basic .*;/auth_basic off;/' -e 's/auth_basic_user_file .*;//' "
@@ -61,8 +71,11 @@ def add_unauthenticated_site(host: str, proxy: str, port: int) -> None:
     )
 
 
-def remove_unauthenticated_site(host: str) -> None:
-    dexec(host, f"rm -f {NGINX_BENCH_SITE} && nginx -t -q && systemctl reload nginx")
+def remove_unauthenticated_site(host: str, proxy: str) -> None:
+    if proxy == "caddy":
+        dexec(host, f"mv {CADDYFILE}.bench-orig {CADDYFILE} && systemctl reload caddy")
+    else:
+        dexec(host, f"rm -f {NGINX_BENCH_SITE} && nginx -t -q && systemctl reload nginx")
 
 
 def wrk(url: str, seconds: int, headers: list[str]) -> float:
@@ -100,7 +113,7 @@ def main() -> int:
             with_auth.append(wrk(f"http://{address}:{args.port}/api/tags", args.seconds, [auth]))
             without_auth.append(wrk(f"http://{address}:{BENCH_PORT}/api/tags", args.seconds, []))
     finally:
-        remove_unauthenticated_site(args.host)
+        remove_unauthenticated_site(args.host, args.proxy)
 
     a, b = statistics.median(with_auth), statistics.median(without_auth)
     print(f"proxy: {args.proxy}  host: {args.host}  GET /api/tags, 16 connections, {args.rounds} x {args.seconds}s alternating")

@@ -53,9 +53,9 @@ def gateway():
     container = docker.from_env().containers.get(name)
     address = container.attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
     proxy = os.environ.get("OG_PROXY", "nginx")
-    port = int(info.get(f"{proxy}_gateway_port", 8080))
+    port = int(os.environ.get("OG_PORT", "8080"))
     users = [u for u in info["ollama_gate_users"] if u.get("state", "present") == "present"]
-    users_file = {"nginx": "/etc/nginx/ollama-gateway.htpasswd"}[proxy]
+    users_file = {"nginx": "/etc/nginx/ollama-gateway.htpasswd", "caddy": "/etc/caddy/ollama-gateway.users"}[proxy]
     return Gateway(name, proxy, port, address, users, os.environ["OG_CLIENT"], users_file)
 
 

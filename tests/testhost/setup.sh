@@ -21,7 +21,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
 mkdir -p "$OG_STATE"

@@ -104,3 +104,10 @@ def test_invalid_list_refused_without_password_in_error():
 def test_unknown_scheme_refused():
     with pytest.raises(AnsibleFilterError, match="unknown hash scheme 'md5'"):
         gu.gateway_htpasswd(USERS, "", "md5")
+
+
+def test_space_separated_accounts_for_caddy_are_kept():
+    first = gu.gateway_htpasswd(USERS, "", "bcrypt", 5, " ")
+    assert [line.split(" ")[0] for line in first.splitlines()] == ["alice", "bob"]
+    assert bcrypt.verify(PW_A, first.splitlines()[0].split(" ")[1])
+    assert gu.gateway_htpasswd(USERS, first, "bcrypt", 5, " ") == first

@@ -90,10 +90,10 @@ def _present(users) -> list[dict]:
     return [u for u in users if u.get("state", "present") == "present"]
 
 
-def _existing_hashes(existing: str) -> dict[str, str]:
+def _existing_hashes(existing: str, separator: str = ":") -> dict[str, str]:
     hashes: dict[str, str] = {}
     for line in (existing or "").splitlines():
-        name, sep, hashed = line.partition(":")
+        name, sep, hashed = line.strip().partition(separator)
         if sep and name and not name.startswith("#"):
             hashes[name] = hashed.strip()
     return hashes
@@ -108,17 +108,20 @@ def _keep_or_hash(old: str | None, password: str, scheme: str, cost: int | None)
     return hasher.hash(password)
 
 
-def gateway_htpasswd(users, existing: str = "", scheme: str = "ssha", cost: int | None = None) -> str:
-    """Content of an exclusive htpasswd file for the present users.
+def gateway_htpasswd(users, existing: str = "", scheme: str = "ssha", cost: int | None = None, separator: str = ":") -> str:
+    """Content of an exclusive user file ("name<separator>hash" lines) for the present users.
 
-    Hashes in `existing` are kept for users whose password still verifies with the wanted
-    scheme and cost, so an unchanged list yields byte-identical content.
+    htpasswd for nginx uses ":"; Caddy's basic_auth accounts use " ". Hashes in `existing`
+    are kept for users whose password still verifies with the wanted scheme and cost, so an
+    unchanged list yields byte-identical content.
     """
     problems = gateway_users_problems(users, min_length=1)
     if problems:
         raise AnsibleFilterError("; ".join(problems))
-    old = _existing_hashes(existing)
-    lines = [f"{u['name']}:{_keep_or_hash(old.get(u['name']), u['password'], scheme, cost)}" for u in _present(users)]
+    old = _existing_hashes(existing, separator)
+    lines = [
+        f"{u['name']}{separator}{_keep_or_hash(old.get(u['name']), u['password'], scheme, cost)}" for u in _present(users)
+    ]
     return "".join(line + "\n" for line in lines)
 
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Auth overhead through the demo gateway, for each proxy: nginx (as `make demo` left it), then
+# the same host switched to Caddy (Debian's package), then back to nginx.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+inv=inventories/local/hosts.yml
+command -v wrk >/dev/null || apt-get install -y -qq wrk
+python bench/auth_overhead.py --proxy nginx
+ansible-playbook -i "$inv" playbooks/gateway.yml -e ollama_gate_proxy=caddy -e caddy_gateway_install_method=distribution >/dev/null
+python bench/auth_overhead.py --proxy caddy
+ansible-playbook -i "$inv" playbooks/gateway.yml -e ollama_gate_proxy=nginx >/dev/null

@@ -1,0 +1,67 @@
+"""What only the Caddy gateway has: directive by version, accounts file, validation before reload."""
+import os
+import re
+
+import pytest
+
+from conftest import curl, run_playbook, write_vars
+
+pytestmark = pytest.mark.skipif(os.environ.get("OG_PROXY", "nginx") != "caddy", reason="caddy gateway only")
+CADDYFILE = "/etc/caddy/Caddyfile"
+
+
+def caddy_version(gateway_host):
+    return tuple(int(x) for x in re.search(r"(\d+)\.(\d+)\.(\d+)", gateway_host.check_output("caddy version")).groups())
+
+
+def test_expected_caddy_version(gateway_host):
+    expected = os.environ["OG_CADDY_VERSION"]
+    assert caddy_version(gateway_host) == tuple(int(x) for x in expected.split("."))
+
+
+def test_auth_directive_matches_version(gateway_host):
+    caddyfile = gateway_host.file(CADDYFILE).content_string
+    directive = "basic_auth" if caddy_version(gateway_host) >= (2, 8, 0) else "basicauth"
+    assert re.search(rf"^\s*{directive} bcrypt \"Ollama\" {{$", caddyfile, re.M), caddyfile
+
+
+def directives(gateway_host):
+    """The Caddyfile without comments."""
+    return "\n".join(l for l in gateway_host.file(CADDYFILE).content_string.splitlines() if not l.lstrip().startswith("#"))
+
+
+def test_proxy_settings_ollama_needs(gateway_host):
+    caddyfile = directives(gateway_host)
+    assert "header_up Host {upstream_hostport}" in caddyfile
+    assert "flush_interval" not in caddyfile
+    assert not re.search(r"^\s*encode\b", caddyfile, re.M)
+
+
+def test_accounts_file_owner_mode_and_bcrypt(gateway_host, gateway):
+    accounts = gateway_host.file(gateway.users_file)
+    assert (accounts.user, accounts.group, accounts.mode) == ("root", "caddy", 0o640)
+    lines = accounts.content_string.splitlines()
+    assert [line.split(" ")[0] for line in lines] == [u["name"] for u in gateway.users]
+    assert all(line.split(" ")[1].startswith("$2y$12$") for line in lines)
+    for user in gateway.users:
+        assert user["password"] not in accounts.content_string
+
+
+def test_only_caddy_listens_on_the_gateway_port(gateway_host):
+    assert gateway_host.service("caddy").is_running
+    assert not gateway_host.package("nginx").is_installed
+    listeners = gateway_host.check_output("ss -Hltnp 'sport = :8080'").splitlines()
+    assert listeners, "nothing listens on 8080"
+    assert all('"caddy"' in line for line in listeners), listeners
+
+
+def test_config_caddy_rejects_is_never_applied(client, gateway_host, gateway, tmp_path):
+    before = gateway_host.file(CADDYFILE).md5sum
+    pid = gateway_host.check_output("systemctl show --property MainPID --value caddy")
+    proc = run_playbook("playbooks/gateway.yml", "-e", write_vars(tmp_path, {"caddy_gateway_address": ":99999"}), check=False)
+    assert proc.returncode != 0
+    assert "port 99999 is out of range" in proc.output
+    assert gateway_host.file(CADDYFILE).md5sum == before
+    assert gateway_host.check_output("systemctl show --property MainPID --value caddy") == pid
+    user = gateway.users[0]
+    assert curl(client, f"{gateway.url}/api/tags", user["name"], user["password"]).status == 200
