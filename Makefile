@@ -7,8 +7,8 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-# Molecule scenarios, in the order they run (the shared create/destroy live in molecule/shared).
-SCENARIOS ?= $(sort $(filter-out shared,$(notdir $(wildcard molecule/*))))
+# Molecule scenarios to run (default: all; the shared create/destroy live in molecule/shared).
+SCENARIOS ?=
 
 .PHONY: test lint unit molecule venv testhosts demo demo-down bench clean-testhosts
 
@@ -37,7 +37,7 @@ testhosts:
 
 ## molecule: every scenario (or SCENARIOS="a b")
 molecule: venv testhosts
-	for s in $(SCENARIOS); do molecule test -s $$s; done
+	bash tests/run-molecule.sh $(SCENARIOS)
 
 ## demo: stand up the stack on a local throwaway test host and show it working
 demo: venv testhosts

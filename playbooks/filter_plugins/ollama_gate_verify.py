@@ -1,5 +1,15 @@
-"""Turn the requests of playbooks/verify.yml into one PASS/FAIL line per check."""
+"""Filters of the project's playbooks: verify.yml's report, and the user-list check of the
+preflight (the same code the gateway roles use, loaded from roles/gateway_users)."""
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location(
+    "ollama_gate_gateway_users", Path(__file__).resolve().parents[2] / "roles/gateway_users/filter_plugins/gateway_users.py"
+)
+_gateway_users = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_gateway_users)
 
 
 def _json(result) -> dict:
@@ -43,4 +53,5 @@ class FilterModule:
         return {
             "ollama_gate_verify_report": ollama_gate_verify_report,
             "ollama_gate_active_users": ollama_gate_active_users,
+            "ollama_gate_users_problems": _gateway_users.gateway_users_problems,
         }

@@ -39,6 +39,20 @@ def test_bad_user_list_refused_before_any_change(client, gateway_host, gateway, 
     assert status(client, gateway, users[0]["name"], users[0]["password"]) == 200
 
 
+def test_placeholder_password_stops_site_before_ollama_is_touched(gateway_host, users, tmp_path):
+    """site.yml checks the user list first: Ollama is not upgraded when the gateway run would fail."""
+    users.append({"name": "dave", "password": "CHANGE-ME-at-least-20-characters"})
+    dropin = "/etc/systemd/system/ollama.service.d/10-ollama-gate.conf"
+    before = gateway_host.file(dropin).md5sum
+    proc = run_playbook(
+        "playbooks/site.yml", "-e", write_vars(tmp_path, {"ollama_gate_users": users, "ollama_keep_alive": "42m"}), check=False
+    )
+    assert proc.returncode != 0
+    assert "user 'dave': password is still the placeholder" in proc.output
+    assert "TASK [ollama" not in proc.output
+    assert gateway_host.file(dropin).md5sum == before
+
+
 def test_password_change_no_secret_in_verbose_diff_output(client, gateway, users, tmp_path):
     old = users[0]["password"]
     users[0]["password"] = NEW_PASSWORD
