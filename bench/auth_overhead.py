@@ -62,13 +62,17 @@ def add_unauthenticated_site(host: str, proxy: str, port: int) -> None:
             f"&& caddy validate --adapter caddyfile --config {CADDYFILE} >/dev/null 2>&1 && systemctl reload caddy",
         )
         return
-    dexec(
-        host,
-        f"sed -e 's/auth_basic .*;/auth_basic off;/' -e 's/auth_basic_user_file .*;//' "
-        f"-e 's/listen \\(.*\\):[0-9]*;/listen \\1:{port};/' -e 's/^upstream ollama_gateway_backend/upstream bench_backend/' "
-        f"-e 's#http://ollama_gateway_backend#http://bench_backend#' {NGINX_SITE} > {NGINX_BENCH_SITE} "
-        f"&& nginx -t -q && systemctl reload nginx",
-    )
+    # the gateway's server block (the one with auth_basic), copied without auth to another port;
+    # upstreams and maps are shared, so everything else is the same
+    site = sh("docker", "exec", host, "cat", NGINX_SITE)
+    blocks = re.findall(r"^server \{\n.*?^\}\n", site + "\n", flags=re.S | re.M)
+    block = next(b for b in blocks if "auth_basic " in b)
+    block = re.sub(r"^\s*auth_basic_user_file .*;\n", "", block, flags=re.M)
+    block = re.sub(r"auth_basic .*;", "auth_basic off;", block)
+    block = re.sub(r"listen (.*):\d+;", rf"listen \1:{port};", block)
+    subprocess.run(["docker", "exec", "-i", host, "sh", "-c", f"cat > {NGINX_BENCH_SITE}"],
+                   input=block, text=True, check=True)
+    dexec(host, "nginx -t -q && systemctl reload nginx")
 
 
 def remove_unauthenticated_site(host: str, proxy: str) -> None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Auth overhead through the demo gateway, for each proxy: nginx (as `make demo` left it), then
-# the same host switched to Caddy (Debian's package), then back to nginx.
+# Benchmarks on the demo gateway (`make demo`), each printing ratios measured side by side:
+# auth overhead for each proxy (nginx as `make demo` left it, then the same host switched to
+# Caddy, Debian's package, then back to nginx), then rotating 200 users vs an htpasswd loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 inv=inventories/local/hosts.yml
@@ -9,3 +10,5 @@ python bench/auth_overhead.py --proxy nginx
 ansible-playbook -i "$inv" playbooks/gateway.yml -e ollama_gate_proxy=caddy -e caddy_gateway_install_method=distribution >/dev/null
 python bench/auth_overhead.py --proxy caddy
 ansible-playbook -i "$inv" playbooks/gateway.yml -e ollama_gate_proxy=nginx >/dev/null
+# Rotating 200 users: rotate-users.yml (whole run and --tags users) vs a community.general.htpasswd loop
+python bench/rotate_users.py --users 200

@@ -1,9 +1,17 @@
-"""Filters of the project's playbooks: verify.yml's report, and the user-list check of the
-preflight (the same code the gateway roles use, loaded from roles/gateway_users)."""
+"""Filters of the project's playbooks: verify.yml's report, the controller-side credential
+store, and the user-list check of the preflight (the same code the gateway roles use, loaded
+from roles/gateway_users)."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.util
+import os
+import secrets
+import string
 from pathlib import Path
+
+from ansible.errors import AnsibleFilterError
 
 _spec = importlib.util.spec_from_file_location(
     "ollama_gate_gateway_users", Path(__file__).resolve().parents[2] / "roles/gateway_users/filter_plugins/gateway_users.py"
@@ -44,8 +52,121 @@ def ollama_gate_verify_report(anonymous, versions, tags, names) -> list[str]:
 
 
 def ollama_gate_active_users(users) -> list[dict]:
-    """The users of the list who may log in (state present, the default)."""
-    return [u for u in users or [] if u.get("state", "present") == "present"]
+    """The users of the list who may log in (state present, not expired)."""
+    return _gateway_users._present(users or [])
+
+
+CREDENTIAL_LENGTH = 32
+CREDENTIAL_ALPHABET = string.ascii_letters + string.digits
+
+
+def ollama_gate_expiring(users, days: int) -> list[str]:
+    """'name (expires YYYY-MM-DD)' for users who may log in and expire within `days` days."""
+    import datetime
+
+    limit = datetime.date.today() + datetime.timedelta(days=int(days))
+    return [
+        f"{u['name']} (expires {u['expires']})" for u in _gateway_users._present(users or [])
+        if u.get("expires") and _gateway_users._expiry(u["expires"]) <= limit
+    ]
+
+
+def ollama_gate_rotation_report(rotated, generated, store: str) -> list[str]:
+    """Who was rotated, and where each new credential is (never the credential itself)."""
+    rotated, generated = list(rotated or []), set(generated or [])
+    lines = [f"rotated: {', '.join(rotated) or 'nobody'}"]
+    for name in rotated:
+        if name in generated:
+            lines.append(f"{name}: new credential in {store}/{name}")
+        else:
+            lines.append(f"{name}: password from the inventory/vault applied")
+    return lines
+
+
+def _credential_path(directory: str, name: str) -> Path:
+    if not _gateway_users.NAME_RE.match(str(name)):
+        raise AnsibleFilterError(f"ollama_gate_users: name {name!r} cannot name a credential file")
+    return Path(directory) / name
+
+
+def ollama_gate_credentials_missing(users, directory: str) -> list[str]:
+    """Users who may log in, have no password in the inventory and no stored credential yet."""
+    return [
+        u["name"] for u in _gateway_users._present(users or [])
+        if not u.get("password") and not _credential_path(directory, u["name"]).exists()
+    ]
+
+
+def _new_credential() -> str:
+    return "".join(secrets.choice(CREDENTIAL_ALPHABET) for _ in range(CREDENTIAL_LENGTH))
+
+
+def _store_credential(path: Path, credential: str) -> None:
+    """Write atomically (a new 0600 file renamed over the old one): never a half-written file."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(credential + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _store_lock(directory: Path):
+    """Serialize store updates: the hosts of one run resolve credentials in parallel forks."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def ollama_gate_credentials(users, directory: str, create: bool = True, renew=(), renewal: str = "") -> list[dict]:
+    """The user list with a password for everyone who may log in.
+
+    Users without an explicit password get one from the controller-side store `directory`
+    (one file per user, 0600, directory 0700); a missing one is generated (32 random letters
+    and digits) and stored first. Users named in `renew` get a new one, once per `renewal`
+    (an id of the rotation run: every host of the run gets the same new credential).
+    With create false (check mode) nothing is written: new credentials exist in memory only.
+    """
+    users = list(users or [])
+    renew = set(renew or [])
+    may_log_in = {u["name"] for u in _gateway_users._present(users)}
+    pending = [u for u in users if not u.get("password") and u.get("name") in may_log_in]
+    if pending and create:
+        with _store_lock(Path(directory)):
+            return _resolve(users, directory, may_log_in, renew, renewal, create)
+    return _resolve(users, directory, may_log_in, renew, renewal, create)
+
+
+def _resolve(users, directory, may_log_in, renew, renewal, create) -> list[dict]:
+    resolved = []
+    for user in users:
+        user = dict(user)
+        if user.get("password") or user.get("name") not in may_log_in:
+            resolved.append(user)
+            continue
+        path = _credential_path(directory, user["name"])
+        marker = path.with_name(f".{path.name}.renewal")
+        renewing = user["name"] in renew and not (
+            renewal and marker.exists() and marker.read_text().strip() == renewal
+        )
+        if path.exists() and not renewing:
+            user["password"] = path.read_text().strip()
+        elif create:
+            _store_credential(path, _new_credential())
+            if renewing and renewal:
+                marker.write_text(renewal + "\n")
+            user["password"] = path.read_text().strip()
+        else:
+            user["password"] = _new_credential()
+        resolved.append(user)
+    return resolved
 
 
 class FilterModule:
@@ -54,4 +175,8 @@ class FilterModule:
             "ollama_gate_verify_report": ollama_gate_verify_report,
             "ollama_gate_active_users": ollama_gate_active_users,
             "ollama_gate_users_problems": _gateway_users.gateway_users_problems,
+            "ollama_gate_credentials": ollama_gate_credentials,
+            "ollama_gate_credentials_missing": ollama_gate_credentials_missing,
+            "ollama_gate_expiring": ollama_gate_expiring,
+            "ollama_gate_rotation_report": ollama_gate_rotation_report,
         }

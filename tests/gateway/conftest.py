@@ -3,6 +3,7 @@
 The scenario's molecule.yml names its hosts through the verifier env:
 OG_GATEWAY (the gateway test host), OG_CLIENT (a separate client test host) and OG_PROXY.
 """
+import datetime
 import json
 import os
 import subprocess
@@ -54,7 +55,8 @@ def gateway():
     address = container.attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
     proxy = os.environ.get("OG_PROXY", "nginx")
     port = int(os.environ.get("OG_PORT", "8080"))
-    users = [u for u in info["ollama_gate_users"] if u.get("state", "present") == "present"]
+    # users with a password in the inventory (generated ones are tested in test_zz_rotation)
+    users = [u for u in info["ollama_gate_users"] if may_log_in(u) and "password" in u]
     users_file = {"nginx": "/etc/nginx/ollama-gateway.htpasswd", "caddy": "/etc/caddy/ollama-gateway.users"}[proxy]
     return Gateway(name, proxy, port, address, users, os.environ["OG_CLIENT"], users_file)
 
@@ -79,9 +81,10 @@ class Reply:
         return json.loads(self.body)
 
 
-def curl(client, url, user=None, password=None, headers=(), method="GET", data_file=None, timeout=30):
+def curl(client, url, user=None, password=None, headers=(), method="GET", data_file=None, timeout=30, head_only=False):
     """One request from the client host with curl; returns status, headers (lower-case) and body."""
-    cmd = ["curl", "-sS", "-o", "/tmp/og-body", "-D", "/tmp/og-head", "-w", "%{http_code}", "-m", str(timeout), "-X", method]
+    cmd = ["curl", "-sS", "-o", "/tmp/og-body", "-D", "/tmp/og-head", "-w", "%{http_code}", "-m", str(timeout)]
+    cmd += ["-I"] if head_only else ["-X", method]
     if user is not None:
         cmd += ["-u", f"{user}:{password}"]
     for h in headers:
@@ -127,7 +130,20 @@ def _scenario_users():
     if not inventory or not name:
         return []
     info = json.loads(subprocess.check_output(["ansible-inventory", "-i", inventory, "--host", name]))
-    return [u for u in info.get("ollama_gate_users", []) if u.get("state", "present") == "present"]
+    return [u for u in info.get("ollama_gate_users", []) if may_log_in(u) and "password" in u]
+
+
+def may_log_in(user):
+    """Listed as present and not past its expiry date."""
+    expires = user.get("expires")
+    expired = bool(expires) and datetime.date.fromisoformat(str(expires)) < datetime.date.today()
+    return user.get("state", "present") == "present" and not expired
+
+
+def scenario_users(state_filter=None):
+    """Every user of the scenario's inventory (also absent and expired ones)."""
+    info = json.loads(subprocess.check_output(["ansible-inventory", "-i", _inventory(), "--host", os.environ["OG_GATEWAY"]]))
+    return info.get("ollama_gate_users", [])
 
 
 def pytest_generate_tests(metafunc):

@@ -111,3 +111,32 @@ def test_space_separated_accounts_for_caddy_are_kept():
     assert [line.split(" ")[0] for line in first.splitlines()] == ["alice", "bob"]
     assert bcrypt.verify(PW_A, first.splitlines()[0].split(" ")[1])
     assert gu.gateway_htpasswd(USERS, first, "bcrypt", 5, " ") == first
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        ({"name": "carol", "password": PW_A, "role": "root"}, "role must be user or admin"),
+        ({"name": "carol", "password": PW_A, "expires": "next week"}, "expires must be a date"),
+        ({"name": 'car"ol', "password": PW_A}, "allowed: letters, digits"),
+        ({"name": "car;ol", "password": PW_A}, "allowed: letters, digits"),
+    ],
+)
+def test_role_expiry_and_name_charset_checked(user, expected):
+    assert any(expected in p for p in gu.gateway_users_problems([user], 20))
+
+
+def test_expired_users_are_removed_and_reported():
+    import datetime
+
+    users = [dict(USERS[0], expires="2020-01-01"), dict(USERS[1], expires=datetime.date.today().isoformat())]
+    assert gu.gateway_users_expired(users) == ["alice"]
+    assert gu.gateway_users_present(users) == ["bob"]  # valid through its expiry day
+    assert set(parse(gu.gateway_htpasswd(users, "", "ssha"))) == {"bob"}
+    assert gu.gateway_users_problems(users, 20) == []
+
+
+def test_admins_are_present_users_with_role_admin():
+    users = [dict(USERS[0], role="admin"), USERS[1], {"name": "old", "role": "admin", "state": "absent"},
+             {"name": "gone", "password": PW_B, "role": "admin", "expires": "2001-01-01"}]
+    assert gu.gateway_users_admins(users) == ["alice"]

@@ -6,6 +6,8 @@ users, never passwords.
 """
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -21,7 +23,9 @@ SCHEMES = ("ssha", "apr1", "sha256_crypt", "sha512_crypt", "bcrypt")
 # Cost used when none is given: glibc's/htpasswd's 5000 rounds, bcrypt 10 (libpass's own
 # defaults, 656000 rounds and cost 12, would make every nginx request slow).
 DEFAULT_COST = {"sha256_crypt": 5000, "sha512_crypt": 5000, "bcrypt": 10}
-NAME_RE = re.compile(r"^[^:\s]+$")
+# Names end up in htpasswd lines, nginx maps and Caddyfiles: keep them to a safe set.
+NAME_RE = re.compile(r"^[A-Za-z0-9._@+-]+$")
+ROLES = ("user", "admin")
 
 
 def _hasher(scheme: str, cost: int | None):
@@ -63,7 +67,10 @@ def gateway_users_problems(users, min_length: int = 20) -> list[str]:
             continue
         name = user.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
-            problems.append(f"{where}: name {name!r} is empty or contains ':' or whitespace")
+            problems.append(
+                f"{where}: name {name!r} is empty or contains ':' or whitespace"
+                " (allowed: letters, digits and . _ @ + -)"
+            )
             continue
         where = f"user {name!r}"
         if name in seen:
@@ -72,7 +79,12 @@ def gateway_users_problems(users, min_length: int = 20) -> list[str]:
         state = user.get("state", "present")
         if state not in ("present", "absent"):
             problems.append(f"{where}: state must be present or absent, not {state!r}")
-        if state == "absent":
+        role = user.get("role", "user")
+        if role not in ROLES:
+            problems.append(f"{where}: role must be user or admin, not {role!r}")
+        if "expires" in user and _expiry(user["expires"]) is None:
+            problems.append(f"{where}: expires must be a date like 2026-12-31, not {user['expires']!r}")
+        if state == "absent" or _expired(user):
             continue
         password = user.get("password")
         if not isinstance(password, str) or not password:
@@ -86,8 +98,26 @@ def gateway_users_problems(users, min_length: int = 20) -> list[str]:
     return problems
 
 
-def _present(users) -> list[dict]:
-    return [u for u in users if u.get("state", "present") == "present"]
+def _expiry(value) -> datetime.date | None:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _expired(user: dict, today: datetime.date | None = None) -> bool:
+    """True once the user's expiry date has passed (the user may log in until the end of that day)."""
+    expiry = _expiry(user.get("expires")) if user.get("expires") else None
+    return expiry is not None and expiry < (today or datetime.date.today())
+
+
+def _present(users, today: datetime.date | None = None) -> list[dict]:
+    """Users who may log in: state present (the default) and not expired."""
+    return [u for u in users if u.get("state", "present") == "present" and not _expired(u, today)]
 
 
 def _existing_hashes(existing: str, separator: str = ":") -> dict[str, str]:
@@ -126,14 +156,52 @@ def gateway_htpasswd(users, existing: str = "", scheme: str = "ssha", cost: int 
 
 
 def gateway_users_present(users) -> list[str]:
-    """Names of the users who may log in (state present), in list order."""
+    """Names of the users who may log in (state present, not expired), in list order."""
     return [u["name"] for u in _present(users)]
+
+
+def gateway_users_admins(users) -> list[str]:
+    """Names of the users who may log in and manage models (role admin)."""
+    return [u["name"] for u in _present(users) if u.get("role", "user") == "admin"]
+
+
+def gateway_users_expired(users) -> list[str]:
+    """Names of listed users whose expiry date has passed (they are removed)."""
+    return [u["name"] for u in users if u.get("state", "present") == "present" and _expired(u)]
+
+
+def gateway_networks_problems(entries, variable: str) -> list[str]:
+    """What is wrong with an allowlist (IPv4/IPv6 addresses and CIDRs), naming each bad entry."""
+    if entries is None or isinstance(entries, (str, dict)) or not hasattr(entries, "__iter__"):
+        return [f"{variable} must be a list of IP addresses or CIDRs, not {entries!r}"]
+    problems = []
+    for entry in entries:
+        try:
+            ipaddress.ip_network(str(entry).strip(), strict=True)
+        except ValueError as exc:
+            problems.append(f"{variable}: {entry!r} is not an IP address or CIDR ({exc})")
+    return problems
+
+
+def gateway_networks(entries) -> list[str]:
+    """An allowlist in canonical form (2001:DB8::/32 -> 2001:db8::/32), duplicates dropped."""
+    seen: list[str] = []
+    for entry in entries or []:
+        network = ipaddress.ip_network(str(entry).strip(), strict=True)
+        text = str(network.network_address) if network.num_addresses == 1 else str(network)
+        if text not in seen:
+            seen.append(text)
+    return seen
 
 
 class FilterModule:
     def filters(self):
         return {
             "gateway_users_present": gateway_users_present,
+            "gateway_users_admins": gateway_users_admins,
+            "gateway_users_expired": gateway_users_expired,
             "gateway_users_problems": gateway_users_problems,
             "gateway_htpasswd": gateway_htpasswd,
+            "gateway_networks_problems": gateway_networks_problems,
+            "gateway_networks": gateway_networks,
         }

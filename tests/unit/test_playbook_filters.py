@@ -1,0 +1,94 @@
+"""Filters of playbooks/filter_plugins: credential store, expiry report, verify report."""
+import datetime
+import importlib.util
+from pathlib import Path
+
+PLUGIN = Path(__file__).resolve().parents[2] / "playbooks/filter_plugins/ollama_gate_verify.py"
+spec = importlib.util.spec_from_file_location("ollama_gate_verify", PLUGIN)
+pf = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pf)
+
+USERS = [{"name": "alice", "password": "alice-password-0123456789"}, {"name": "gen"}, {"name": "old", "state": "absent"}]
+
+
+def test_missing_credential_generated_stored_0600_and_reused(tmp_path):
+    store = tmp_path / "credentials"
+    assert pf.ollama_gate_credentials_missing(USERS, str(store)) == ["gen"]
+    first = pf.ollama_gate_credentials(USERS, str(store))
+    password = first[1]["password"]
+    assert len(password) == 32 and password.isalnum()
+    assert (store / "gen").stat().st_mode & 0o777 == 0o600
+    assert store.stat().st_mode & 0o777 == 0o700
+    assert pf.ollama_gate_credentials_missing(USERS, str(store)) == []
+    assert pf.ollama_gate_credentials(USERS, str(store))[1]["password"] == password
+    assert first[0] == USERS[0] and first[2] == USERS[2]
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    resolved = pf.ollama_gate_credentials(USERS, str(tmp_path / "credentials"), create=False)
+    assert len(resolved[1]["password"]) == 32
+    assert not (tmp_path / "credentials").exists()
+
+
+def test_expiring_lists_only_users_within_the_window():
+    today = datetime.date.today()
+    users = [
+        {"name": "soon", "password": "x", "expires": (today + datetime.timedelta(days=3)).isoformat()},
+        {"name": "later", "password": "x", "expires": (today + datetime.timedelta(days=40)).isoformat()},
+        {"name": "past", "password": "x", "expires": "2001-01-01"},
+        {"name": "never", "password": "x"},
+    ]
+    assert pf.ollama_gate_expiring(users, 14) == [f"soon (expires {users[0]['expires']})"]
+
+
+def test_verify_report_lines():
+    anonymous = {"status": 401, "www_authenticate": 'Basic realm="Ollama"'}
+    ok_version, ok_tags = {"status": 200, "json": {"version": "1.2.3"}}, {"status": 200, "json": {"models": [{"name": "m:latest"}]}}
+    lines = pf.ollama_gate_verify_report(anonymous, [ok_version, {"status": 401}], [ok_tags, {"status": 401}], ["alice", "bob"])
+    assert lines[0] == 'PASS  no credentials -> HTTP 401 (Basic realm="Ollama")'
+    assert lines[1] == "PASS  user alice -> HTTP 200/200, version 1.2.3, models: m:latest"
+    assert lines[2].startswith("FAIL  user bob -> HTTP 401/401")
+
+
+def test_verify_report_fails_open_gateway_and_empty_list():
+    lines = pf.ollama_gate_verify_report({"status": 200}, [], [], [])
+    assert lines[0].startswith("FAIL  no credentials -> HTTP 200")
+    assert lines[1].startswith("FAIL  no credentials to check")
+
+
+def test_rotation_report_says_where_not_what():
+    lines = pf.ollama_gate_rotation_report(["alice", "erin"], ["erin"], "/inv/credentials")
+    assert lines == [
+        "rotated: alice, erin",
+        "alice: password from the inventory/vault applied",
+        "erin: new credential in /inv/credentials/erin",
+    ]
+    assert pf.ollama_gate_rotation_report([], [], "/x") == ["rotated: nobody"]
+
+
+def test_expired_user_gets_no_generated_credential(tmp_path):
+    users = [{"name": "gone", "expires": "2020-01-01"}]
+    resolved = pf.ollama_gate_credentials(users, str(tmp_path / "store"))
+    assert "password" not in resolved[0]
+    assert not (tmp_path / "store").exists()
+
+
+def test_renewal_replaces_once_per_rotation_run(tmp_path):
+    store = str(tmp_path / "store")
+    first = pf.ollama_gate_credentials(USERS, store)[1]["password"]
+    renewed = pf.ollama_gate_credentials(USERS, store, renew=["gen"], renewal="run-1")[1]["password"]
+    assert renewed != first
+    # a second host of the same run gets the same new credential
+    assert pf.ollama_gate_credentials(USERS, store, renew=["gen"], renewal="run-1")[1]["password"] == renewed
+    assert pf.ollama_gate_credentials(USERS, store)[1]["password"] == renewed
+    nxt = pf.ollama_gate_credentials(USERS, store, renew=["gen"], renewal="run-2")[1]["password"]
+    assert nxt != renewed
+    assert oct((tmp_path / "store" / "gen").stat().st_mode & 0o777) == "0o600"
+
+
+def test_renewal_in_check_mode_writes_nothing(tmp_path):
+    store = str(tmp_path / "store")
+    first = pf.ollama_gate_credentials(USERS, store)[1]["password"]
+    dry = pf.ollama_gate_credentials(USERS, store, create=False, renew=["gen"], renewal="run-1")[1]["password"]
+    assert dry != first
+    assert (tmp_path / "store" / "gen").read_text().strip() == first
