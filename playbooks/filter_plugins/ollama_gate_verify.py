@@ -175,6 +175,7 @@ class FilterModule:
             "ollama_gate_verify_report": ollama_gate_verify_report,
             "ollama_gate_active_users": ollama_gate_active_users,
             "ollama_gate_users_problems": _gateway_users.gateway_users_problems,
+            "ollama_gate_networks_problems": _gateway_users.gateway_networks_problems,
             "ollama_gate_credentials": ollama_gate_credentials,
             "ollama_gate_credentials_missing": ollama_gate_credentials_missing,
             "ollama_gate_expiring": ollama_gate_expiring,

@@ -2,6 +2,8 @@
 # Remove every ollama-gate test container, the release server and the test network.
 set -euo pipefail
 docker info >/dev/null 2>&1 || exit 0
-ids=$(docker ps -aq --filter network=ollama-gate)
-[ -z "$ids" ] || docker rm -f $ids >/dev/null
-docker network rm ollama-gate >/dev/null 2>&1 || true
+for net in ollama-gate ollama-gate-fw; do
+  ids=$(docker ps -aq --filter network=$net)
+  [ -z "$ids" ] || docker rm -f $ids >/dev/null
+  docker network rm $net >/dev/null 2>&1 || true
+done

@@ -1,0 +1,141 @@
+"""Filters of the firewall role: checks of its settings, the rules it wants, the rules it owns.
+
+Rules are owned through their ufw comment ("ollama-gate ..."): what `ufw show added` lists with
+such a comment and is no longer wanted is stale and gets deleted; other rules are left alone.
+"""
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import re
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location(
+    "ollama_gate_gateway_users_for_firewall",
+    Path(__file__).resolve().parents[2] / "gateway_users/filter_plugins/gateway_users.py",
+)
+_gateway_users = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_gateway_users)
+
+OWNER = "ollama-gate"
+_SIMPLE = re.compile(r"^ufw (allow|deny|reject|limit) (\d+)/(tcp|udp)(?: comment '(.*)')?$")
+_FULL = re.compile(
+    r"^ufw (allow|deny|reject|limit) from (\S+) to any port (\d+) proto (tcp|udp)(?: comment '(.*)')?$"
+)
+
+
+def _port_ok(port) -> bool:
+    try:
+        return 1 <= int(port) <= 65535 and str(port).strip().isdigit()
+    except (TypeError, ValueError):
+        return False
+
+
+def firewall_problems(ssh_port, ssh_from, allowlist, gateway_ports, protected_ports, http_open=False) -> list[str]:
+    """What is wrong with the settings, one text per problem, naming the variable and entry."""
+    problems = []
+    problems += _gateway_users.gateway_networks_problems(ssh_from, "firewall_ssh_allowed_from")
+    problems += _gateway_users.gateway_networks_problems(allowlist, "firewall_allowlist")
+    if not _port_ok(ssh_port):
+        problems.append(f"firewall_ssh_port: {ssh_port!r} is not a port (1-65535)")
+    ports = gateway_ports if isinstance(gateway_ports, list) else [gateway_ports]
+    if not ports:
+        problems.append("firewall_gateway_ports is empty")
+    for port in ports:
+        if not _port_ok(port):
+            problems.append(f"firewall_gateway_ports: {port!r} is not a port (1-65535)")
+    protected = {int(p) for p in protected_ports or [] if _port_ok(p)}
+    opened = [int(p) for p in ports if _port_ok(p)] + ([80] if http_open else [])
+    if _port_ok(ssh_port):
+        opened.append(int(ssh_port))
+    for port in sorted(set(opened) & protected):
+        problems.append(
+            f"port {port} is protected (firewall_protected_ports: Ollama's API must only be reached "
+            f"through the gateway) but firewall_gateway_ports/firewall_ssh_port/firewall_http_open would open it"
+        )
+    return problems
+
+
+def firewall_lockout_problems(ssh_connection: str, ssh_port, ssh_from) -> list[str]:
+    """Refuse settings that would drop the SSH connection this run uses.
+
+    ssh_connection: $SSH_CONNECTION as the target sees it ("client_ip client_port server_ip
+    server_port"), empty when the run does not come over SSH (local, container connections).
+    """
+    fields = (ssh_connection or "").split()
+    if len(fields) != 4:
+        return []
+    client, server_port = fields[0], fields[3]
+    problems = []
+    if str(server_port) != str(ssh_port):
+        problems.append(
+            f"firewall_ssh_port is {ssh_port}, but this run is connected over SSH port {server_port}: "
+            f"enabling the firewall would cut the connection"
+        )
+    if ssh_from:
+        address = ipaddress.ip_address(client.split("%")[0])
+        if address.version == 6 and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        networks = [ipaddress.ip_network(str(n).strip()) for n in ssh_from]
+        if not any(address.version == n.version and address in n for n in networks):
+            problems.append(
+                f"firewall_ssh_allowed_from does not include {address}, the address this run's SSH "
+                f"connection comes from: the firewall would cut it"
+            )
+    return problems
+
+
+def _rule(port, source, purpose) -> dict:
+    return {"rule": "allow", "from_ip": source, "to_port": str(port), "proto": "tcp", "comment": f"{OWNER} {purpose}"}
+
+
+def firewall_rules(ssh_port, ssh_from, allowlist, gateway_ports, http_open=False) -> dict:
+    """The rules wanted, SSH ones apart (they go in first): {'ssh': [...], 'other': [...]}."""
+    networks = _gateway_users.gateway_networks
+    ssh = [_rule(ssh_port, source, "ssh") for source in networks(ssh_from) or ["any"]]
+    other = []
+    for port in gateway_ports:
+        other += [_rule(port, source, "gateway") for source in networks(allowlist) or ["any"]]
+    if http_open:
+        other.append(_rule(80, "any", "http"))
+    return {"ssh": ssh, "other": other}
+
+
+def _key(rule: dict) -> tuple:
+    source = rule.get("from_ip", "any")
+    if source != "any":
+        network = ipaddress.ip_network(source, strict=False)
+        source = str(network.network_address) if network.num_addresses == 1 else str(network)
+    return (rule["rule"], source, str(rule["to_port"]), rule.get("proto", "tcp"))
+
+
+def firewall_owned_rules(show_added: str) -> list[dict]:
+    """The rules in `ufw show added` output that carry this role's comment."""
+    owned = []
+    for line in (show_added or "").splitlines():
+        line = line.strip()
+        simple, full = _SIMPLE.match(line), _FULL.match(line)
+        if simple and (simple.group(4) or "").startswith(OWNER):
+            action, port, proto, comment = simple.groups()
+            owned.append({"rule": action, "from_ip": "any", "to_port": port, "proto": proto, "comment": comment})
+        elif full and (full.group(5) or "").startswith(OWNER):
+            action, source, port, proto, comment = full.groups()
+            owned.append({"rule": action, "from_ip": source, "to_port": port, "proto": proto, "comment": comment})
+    return owned
+
+
+def firewall_stale_rules(owned: list[dict], wanted: dict) -> list[dict]:
+    """Owned rules that are no longer wanted."""
+    keys = {_key(r) for r in wanted["ssh"] + wanted["other"]}
+    return [r for r in owned if _key(r) not in keys]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "firewall_problems": firewall_problems,
+            "firewall_lockout_problems": firewall_lockout_problems,
+            "firewall_rules": firewall_rules,
+            "firewall_owned_rules": firewall_owned_rules,
+            "firewall_stale_rules": firewall_stale_rules,
+        }

@@ -1,0 +1,55 @@
+"""Fixtures of the firewall scenario: the gateway host, a client inside the allowlist and one
+outside it (fixed addresses on their own test network), and the shared gateway test helpers."""
+import importlib.util
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "ollama_gate_gateway_conftest", Path(__file__).resolve().parents[1] / "gateway" / "conftest.py"
+)
+gateway_lib = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gateway_lib)
+
+run_playbook = gateway_lib.run_playbook
+write_vars = gateway_lib.write_vars
+
+
+def inventory_vars(name):
+    out = subprocess.check_output(["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--host", name])
+    return json.loads(out)
+
+
+@pytest.fixture(scope="session")
+def gateway_host():
+    return gateway_lib._host(os.environ["OG_GATEWAY"])
+
+
+@pytest.fixture(scope="session")
+def inside():
+    return gateway_lib._host(os.environ["OG_INSIDE"])
+
+
+@pytest.fixture(scope="session")
+def outside():
+    return gateway_lib._host(os.environ["OG_OUTSIDE"])
+
+
+@pytest.fixture(scope="session")
+def url():
+    return f"http://{os.environ['OG_GATEWAY_ADDRESS']}:8080"
+
+
+@pytest.fixture(scope="session")
+def users():
+    return inventory_vars(os.environ["OG_GATEWAY"])["ollama_gate_users"]
+
+
+def probe(host, url, user=None, password=None, timeout=5):
+    """HTTP status from `host`, or "000" when no connection could be made (dropped by ufw)."""
+    cred = f"-u '{user}:{password}' " if user else ""
+    result = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -m {timeout} {cred}{url}")
+    return result.stdout.strip() or "000"

@@ -1,0 +1,82 @@
+"""Filters of the firewall role: settings checks, lock-out checks, wanted/owned/stale rules."""
+import importlib.util
+from pathlib import Path
+
+PLUGIN = Path(__file__).resolve().parents[2] / "roles/firewall/filter_plugins/firewall.py"
+spec = importlib.util.spec_from_file_location("ollama_gate_firewall", PLUGIN)
+fw = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fw)
+
+SHOW_ADDED = """Added user rules (see 'ufw status' for running firewall):
+ufw allow 22/tcp comment 'ollama-gate ssh'
+ufw allow from 10.213.7.20 to any port 8080 proto tcp comment 'ollama-gate gateway'
+ufw allow from 2001:db8:7::/48 to any port 8080 proto tcp comment 'ollama-gate gateway'
+ufw allow from 10.213.7.30 to any port 8080 proto tcp comment 'ollama-gate gateway'
+ufw allow 443/tcp
+ufw allow from 192.0.2.0/24 to any port 8080 proto tcp comment 'my own rule'
+"""
+
+
+def test_good_settings_have_no_problems():
+    assert fw.firewall_problems(22, ["192.0.2.0/24", "2001:db8::/32"], ["10.0.0.1", "fd00::1"], [8080], [11434]) == []
+
+
+def test_each_bad_entry_is_named():
+    problems = fw.firewall_problems(0, ["example.com"], ["10.0.0.1", "10.0.0.300", "10.1.2.3/8"], [8080, "x"], [11434])
+    text = "; ".join(problems)
+    assert "firewall_ssh_port: 0" in text
+    assert "firewall_ssh_allowed_from: 'example.com'" in text
+    assert "firewall_allowlist: '10.0.0.300'" in text
+    assert "firewall_allowlist: '10.1.2.3/8'" in text and "host bits" in text
+    assert "firewall_gateway_ports: 'x'" in text
+    assert "10.0.0.1'" not in text.replace("10.0.0.300'", "")
+
+
+def test_lists_must_be_lists():
+    assert fw.firewall_problems(22, "10.0.0.0/8", [], [8080], [11434]) == [
+        "firewall_ssh_allowed_from must be a list of IP addresses or CIDRs, not '10.0.0.0/8'"
+    ]
+
+
+def test_protected_port_never_opened():
+    assert any("port 11434 is protected" in p for p in fw.firewall_problems(22, [], [], [11434], [11434]))
+    assert any("port 80 is protected" in p for p in fw.firewall_problems(22, [], [], [8080], [80], http_open=True))
+
+
+def test_lockout_refused_for_other_port_or_source():
+    conn = "198.51.100.7 50022 192.0.2.10 22"
+    assert fw.firewall_lockout_problems(conn, 22, []) == []
+    assert fw.firewall_lockout_problems(conn, 22, ["198.51.100.0/24"]) == []
+    [wrong_port] = fw.firewall_lockout_problems(conn, 2222, [])
+    assert "firewall_ssh_port is 2222" in wrong_port and "port 22" in wrong_port
+    [wrong_source] = fw.firewall_lockout_problems(conn, 22, ["10.0.0.0/8", "2001:db8::/32"])
+    assert "firewall_ssh_allowed_from does not include 198.51.100.7" in wrong_source
+
+
+def test_lockout_check_handles_ipv6_and_no_ssh():
+    assert fw.firewall_lockout_problems("2001:db8::5 40000 2001:db8::1 22", 22, ["2001:db8::/64"]) == []
+    assert fw.firewall_lockout_problems("::ffff:198.51.100.7 40000 ::ffff:192.0.2.1 22", 22, ["198.51.100.0/24"]) == []
+    assert fw.firewall_lockout_problems("", 2222, ["10.0.0.0/8"]) == []
+
+
+def test_wanted_rules_ssh_apart_and_open_when_list_empty():
+    wanted = fw.firewall_rules(22, [], [], [8080], http_open=True)
+    assert [(r["from_ip"], r["to_port"]) for r in wanted["ssh"]] == [("any", "22")]
+    assert [(r["from_ip"], r["to_port"]) for r in wanted["other"]] == [("any", "8080"), ("any", "80")]
+    wanted = fw.firewall_rules(2222, ["192.0.2.0/24"], ["10.0.0.1", "2001:DB8::/32", "10.0.0.1"], [8080, 8443])
+    assert [(r["from_ip"], r["to_port"]) for r in wanted["ssh"]] == [("192.0.2.0/24", "2222")]
+    assert [(r["from_ip"], r["to_port"]) for r in wanted["other"]] == [
+        ("10.0.0.1", "8080"), ("2001:db8::/32", "8080"), ("10.0.0.1", "8443"), ("2001:db8::/32", "8443")
+    ]
+    assert all(r["comment"].startswith("ollama-gate ") for r in wanted["ssh"] + wanted["other"])
+
+
+def test_only_own_rules_that_are_no_longer_wanted_are_stale():
+    owned = fw.firewall_owned_rules(SHOW_ADDED)
+    assert len(owned) == 4  # not "443/tcp" (no comment) nor "my own rule"
+    wanted = fw.firewall_rules(22, [], ["10.213.7.20", "2001:db8:7::/48"], [8080])
+    assert fw.firewall_stale_rules(owned, wanted) == [
+        {"rule": "allow", "from_ip": "10.213.7.30", "to_port": "8080", "proto": "tcp", "comment": "ollama-gate gateway"}
+    ]
+    # nothing wanted any more: all of ours go, SSH included (the role adds the new SSH rule first)
+    assert len(fw.firewall_stale_rules(owned, fw.firewall_rules(2222, [], [], [9090]))) == 4
