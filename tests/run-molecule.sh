@@ -14,7 +14,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for s in "${scenarios[@]}"; do
   echo "=== molecule test -s $s"
+  start=$SECONDS
   molecule test -s "$s" 2>&1 | tee "$log"
+  echo "=== scenario $s took $((SECONDS - start)) s"
   if grep -qiE 'no tests found|no tests ran' "$log" || ! grep -qE '[0-9]+ passed' "$log"; then
     echo "ERROR: scenario $s ran no verifier tests" >&2
     exit 1
