@@ -71,13 +71,15 @@ def ollama_gate_expiring(users, days: int) -> list[str]:
     ]
 
 
-def ollama_gate_rotation_report(rotated, generated, store: str) -> list[str]:
-    """Who was rotated, and where each new credential is (never the credential itself)."""
+def ollama_gate_rotation_report(rotated, generated, store: str, written: bool = True) -> list[str]:
+    """Who was rotated, and where each new credential is (never the credential itself).
+
+    written false (check mode): the store was not touched, and the lines say so."""
     rotated, generated = list(rotated or []), set(generated or [])
     lines = [f"rotated: {', '.join(rotated) or 'nobody'}"]
     for name in rotated:
         if name in generated:
-            lines.append(f"{name}: new credential in {store}/{name}")
+            lines.append(f"{name}: new credential in {store}/{name}" + ("" if written else " (check mode: not written)"))
         else:
             lines.append(f"{name}: password from the inventory/vault applied")
     return lines

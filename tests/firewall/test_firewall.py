@@ -19,6 +19,11 @@ def ufw_disabled(gateway_host):
         gateway_host.run_expect([0], "ufw --force enable")
 
 
+def said(proc):
+    """The run's output with whitespace collapsed (the YAML callback folds long lines)."""
+    return " ".join(proc.output.split())
+
+
 def added_rules(gateway_host):
     return gateway_host.check_output("ufw show added")
 
@@ -34,10 +39,19 @@ def test_outside_cannot_connect(outside, url, users):
     assert probe(outside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "000"
 
 
-def test_nobody_reaches_ollama(inside, outside):
+def test_nobody_reaches_the_ollama_port(gateway_host, inside, outside):
+    """Even something listening on the outside address at Ollama's port stays unreachable."""
     address = os.environ["OG_GATEWAY_ADDRESS"]
-    for client in (inside, outside):
-        assert probe(client, f"http://{address}:11434/api/version") == "000"
+    gateway_host.run_expect([0], f"systemd-run --unit og-fw-listener python3 -m http.server 11434 --bind {address}")
+    try:
+        gateway_host.run_expect([0], f"for i in $(seq 50); do curl -s -o /dev/null http://{address}:11434/ && exit 0; sleep 0.1; done; exit 1")
+        for client in (inside, outside):
+            assert probe(client, f"http://{address}:11434/") == "000"
+        # the listener is reachable as soon as ufw is off: the check above can fail
+        with ufw_disabled(gateway_host):
+            assert probe(inside, f"http://{address}:11434/") == "200"
+    finally:
+        gateway_host.run("systemctl stop og-fw-listener")
 
 
 def test_policy_and_owned_rules(gateway_host):
@@ -51,7 +65,7 @@ def test_policy_and_owned_rules(gateway_host):
     assert "11434" not in rules
     assert gateway_host.file("/etc/default/ufw").contains("^IPV6=yes")
     # enabled at boot, not just now
-    assert gateway_host.service("ufw").is_enabled
+    assert gateway_host.file("/etc/ufw/ufw.conf").contains("^ENABLED=yes")
 
 
 def test_nginx_refuses_outside_when_ufw_is_off(gateway_host, inside, outside, url, users):
@@ -90,8 +104,8 @@ def test_bad_settings_refused_before_any_change(gateway_host, tmp_path, settings
     before = added_rules(gateway_host)
     proc = run_playbook("playbooks/site.yml", "-e", write_vars(tmp_path, settings), check=False)
     assert proc.returncode != 0
-    assert named in proc.output
-    assert "Nothing was changed" in proc.output
+    assert named in said(proc)
+    assert "Nothing was changed" in said(proc)
     assert added_rules(gateway_host) == before
 
 
@@ -111,3 +125,30 @@ def test_z_shrinking_the_allowlist_cuts_the_client_off(gateway_host, inside, url
     finally:
         run_playbook("playbooks/site.yml")
     assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
+
+
+def test_rules_of_others_are_kept_theirs(gateway_host, tmp_path):
+    gateway_host.run_expect([0], "ufw allow from 10.213.7.99 to any port 8080 proto tcp comment 'team'")
+    try:
+        wider = write_vars(tmp_path, {"ollama_gate_allowlist": ["10.213.7.20", "10.213.7.99", "2001:db8:7::/48"]})
+        run_playbook("playbooks/firewall.yml", "-e", wider)
+        run_playbook("playbooks/firewall.yml")
+        # not taken over (ufw would have moved it to our comment), so not deleted either
+        assert "ufw allow from 10.213.7.99 to any port 8080 proto tcp comment 'team'" in added_rules(gateway_host)
+        proc = run_playbook("playbooks/firewall.yml")
+        assert "lets clients outside the allowlist reach gateway port 8080" in said(proc)
+        assert "changed=0" in proc.stdout.split("PLAY RECAP")[-1]
+    finally:
+        gateway_host.run("ufw delete allow from 10.213.7.99 to any port 8080 proto tcp")
+
+
+def test_rule_of_others_opening_ollama_port_refused(gateway_host):
+    gateway_host.run_expect([0], "ufw allow 11434/tcp comment 'debug'")
+    try:
+        before = added_rules(gateway_host)
+        proc = run_playbook("playbooks/site.yml", check=False)
+        assert proc.returncode != 0
+        assert "ufw allow 11434/tcp comment" in said(proc) and "protected port 11434" in said(proc)
+        assert added_rules(gateway_host) == before
+    finally:
+        gateway_host.run("ufw delete allow 11434/tcp")

@@ -95,6 +95,20 @@ def test_rotating_all(client, gateway):
         assert secret not in proc.output
 
 
+def test_users_only_rotation(client, gateway):
+    """The fast path (--tags users) updates the proxy's user store on its own."""
+    name = generated_user()
+    old = stored(name)
+    proc = rotate("--tags", "users", "-e", f"ollama_gate_rotate={name}")
+    new = stored(name)
+    assert new != old
+    assert f"{name}: new credential in {STORE}/{name}" in said(proc)
+    assert status(client, gateway, name, old) == 401
+    assert status(client, gateway, name, new) == 200
+    again = rotate("--tags", "users")
+    assert "changed=0" in again.stdout.split("PLAY RECAP")[-1]
+
+
 def test_run_without_rotation_changes_nothing(gateway):
     name = generated_user()
     before = stored(name)

@@ -80,3 +80,39 @@ def test_only_own_rules_that_are_no_longer_wanted_are_stale():
     ]
     # nothing wanted any more: all of ours go, SSH included (the role adds the new SSH rule first)
     assert len(fw.firewall_stale_rules(owned, fw.firewall_rules(2222, [], [], [9090]))) == 4
+
+
+FOREIGN = """Added user rules (see 'ufw status' for running firewall):
+ufw allow 22/tcp comment 'ollama-gate ssh'
+ufw allow from 10.213.7.20 to any port 8080 proto tcp comment 'team'
+ufw allow 8080/tcp comment 'ollama-gateway-legacy'
+ufw allow 11434
+"""
+
+
+def test_comments_of_others_are_not_ours():
+    owned = fw.firewall_owned_rules(FOREIGN)
+    assert [r["comment"] for r in owned] == ["ollama-gate ssh"]
+
+
+def test_rules_of_others_are_not_taken_over():
+    wanted = fw.firewall_rules(22, [], ["10.213.7.20", "10.213.7.21"], [8080])
+    to_add = fw.firewall_rules_to_add(wanted["other"], FOREIGN)
+    assert [r["from_ip"] for r in to_add] == ["10.213.7.21"]
+
+
+def test_rules_of_others_opening_protected_ports_refused():
+    [problem] = fw.firewall_foreign_problems(FOREIGN, [11434])
+    assert '"ufw allow 11434"' in problem and "protected port 11434" in problem
+    assert fw.firewall_foreign_problems(FOREIGN, [11435]) == []
+
+
+def test_rules_of_others_wider_than_the_allowlist_reported():
+    warnings = fw.firewall_foreign_warnings(FOREIGN, [8080], ["10.213.7.0/24"])
+    assert len(warnings) == 1 and "ufw allow 8080/tcp comment 'ollama-gateway-legacy'" in warnings[0]
+    assert fw.firewall_foreign_warnings(FOREIGN, [8080], []) == []
+
+
+def test_http_open_on_an_allowlisted_gateway_port_80_refused():
+    assert any("firewall_http_open" in p for p in fw.firewall_problems(22, [], ["10.0.0.0/8"], [80], [11434], True))
+    assert fw.firewall_problems(22, [], [], [80], [11434], True) == []

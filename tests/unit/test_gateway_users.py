@@ -31,6 +31,7 @@ def parse(content):
         ([{"name": "carol", "password": "CHANGE-ME-at-least-20-characters"}], "placeholder"),
         ([{"name": "carol", "password": PW_A, "state": "gone"}], "state must be present or absent"),
         ([{"name": "carol", "password": PW_A}, {"name": "carol", "password": PW_B}], "listed twice"),
+        ([{"name": "carol", "password": PW_A}, {"name": "Carol", "password": PW_B}], "differs from 'carol' only in case"),
         ("alice", "must be a list"),
     ],
 )
@@ -120,6 +121,8 @@ def test_space_separated_accounts_for_caddy_are_kept():
         ({"name": "carol", "password": PW_A, "expires": "next week"}, "expires must be a date"),
         ({"name": 'car"ol', "password": PW_A}, "allowed: letters, digits"),
         ({"name": "car;ol", "password": PW_A}, "allowed: letters, digits"),
+        ({"name": "..", "password": PW_A}, "starting with a letter or digit"),
+        ({"name": ".lock", "password": PW_A}, "starting with a letter or digit"),
     ],
 )
 def test_role_expiry_and_name_charset_checked(user, expected):

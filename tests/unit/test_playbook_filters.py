@@ -92,3 +92,9 @@ def test_renewal_in_check_mode_writes_nothing(tmp_path):
     dry = pf.ollama_gate_credentials(USERS, store, create=False, renew=["gen"], renewal="run-1")[1]["password"]
     assert dry != first
     assert (tmp_path / "store" / "gen").read_text().strip() == first
+
+
+def test_rotation_report_in_check_mode_says_nothing_was_written():
+    assert pf.ollama_gate_rotation_report(["erin"], ["erin"], "/s", written=False)[1] == (
+        "erin: new credential in /s/erin (check mode: not written)"
+    )

@@ -18,9 +18,10 @@ _gateway_users = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_gateway_users)
 
 OWNER = "ollama-gate"
-_SIMPLE = re.compile(r"^ufw (allow|deny|reject|limit) (\d+)/(tcp|udp)(?: comment '(.*)')?$")
+# The forms `ufw show added` prints for port rules (ufw 0.36); proto missing = tcp and udp.
+_SIMPLE = re.compile(r"^ufw (allow|deny|reject|limit) (\d+)(?:/(tcp|udp))?(?: comment '(.*)')?$")
 _FULL = re.compile(
-    r"^ufw (allow|deny|reject|limit) from (\S+) to any port (\d+) proto (tcp|udp)(?: comment '(.*)')?$"
+    r"^ufw (allow|deny|reject|limit) from (\S+) to any port (\d+)(?: proto (tcp|udp))?(?: comment '(.*)')?$"
 )
 
 
@@ -48,6 +49,11 @@ def firewall_problems(ssh_port, ssh_from, allowlist, gateway_ports, protected_po
     opened = [int(p) for p in ports if _port_ok(p)] + ([80] if http_open else [])
     if _port_ok(ssh_port):
         opened.append(int(ssh_port))
+    if http_open and 80 in [int(p) for p in ports if _port_ok(p)] and allowlist:
+        problems.append(
+            "firewall_http_open opens port 80 to everyone, but port 80 is also a gateway port "
+            "(firewall_gateway_ports) with an allowlist: the allowlist would not apply there"
+        )
     for port in sorted(set(opened) & protected):
         problems.append(
             f"port {port} is protected (firewall_protected_ports: Ollama's API must only be reached "
@@ -109,19 +115,69 @@ def _key(rule: dict) -> tuple:
     return (rule["rule"], source, str(rule["to_port"]), rule.get("proto", "tcp"))
 
 
-def firewall_owned_rules(show_added: str) -> list[dict]:
-    """The rules in `ufw show added` output that carry this role's comment."""
-    owned = []
+def firewall_parsed_rules(show_added: str) -> list[dict]:
+    """The port rules `ufw show added` lists, each with owned: True when it carries our comment."""
+    parsed = []
     for line in (show_added or "").splitlines():
         line = line.strip()
         simple, full = _SIMPLE.match(line), _FULL.match(line)
-        if simple and (simple.group(4) or "").startswith(OWNER):
+        if simple:
             action, port, proto, comment = simple.groups()
-            owned.append({"rule": action, "from_ip": "any", "to_port": port, "proto": proto, "comment": comment})
-        elif full and (full.group(5) or "").startswith(OWNER):
+            source = "any"
+        elif full:
             action, source, port, proto, comment = full.groups()
-            owned.append({"rule": action, "from_ip": source, "to_port": port, "proto": proto, "comment": comment})
-    return owned
+        else:
+            continue
+        parsed.append({
+            "rule": action, "from_ip": source, "to_port": port, "proto": proto or "any",
+            "comment": comment or "", "owned": (comment or "").startswith(OWNER + " "), "line": line,
+        })
+    return parsed
+
+
+def firewall_owned_rules(show_added: str) -> list[dict]:
+    """The rules in `ufw show added` output that carry this role's comment."""
+    return [
+        {k: r[k] for k in ("rule", "from_ip", "to_port", "proto", "comment")}
+        for r in firewall_parsed_rules(show_added) if r["owned"]
+    ]
+
+
+def firewall_rules_to_add(wanted: list[dict], show_added: str) -> list[dict]:
+    """Wanted rules, except those that exist already as someone else's rule: ufw would move
+    that rule over to our comment (and a later run could delete it)."""
+    foreign = {_key(r) for r in firewall_parsed_rules(show_added) if not r["owned"]}
+    return [r for r in wanted if _key(r) not in foreign]
+
+
+def firewall_foreign_problems(show_added: str, protected_ports) -> list[str]:
+    """Rules not added by this role that open a protected port (Ollama's)."""
+    protected = {str(int(p)) for p in protected_ports or [] if _port_ok(p)}
+    return [
+        f"the ufw rule \"{r['line']}\" (not added by ollama-gate) opens protected port {r['to_port']} "
+        f"(firewall_protected_ports): delete it (ufw delete ...) first"
+        for r in firewall_parsed_rules(show_added)
+        if not r["owned"] and r["rule"] in ("allow", "limit") and r["to_port"] in protected
+    ]
+
+
+def firewall_foreign_warnings(show_added: str, gateway_ports, allowlist) -> list[str]:
+    """Rules not added by this role that let clients beyond the allowlist reach a gateway port."""
+    if not allowlist:
+        return []
+    networks = [ipaddress.ip_network(str(n).strip()) for n in allowlist]
+    ports = {str(int(p)) for p in gateway_ports if _port_ok(p)}
+    warnings = []
+    for r in firewall_parsed_rules(show_added):
+        if r["owned"] or r["rule"] not in ("allow", "limit") or r["to_port"] not in ports:
+            continue
+        source = ipaddress.ip_network(r["from_ip"], strict=False) if r["from_ip"] != "any" else None
+        if source is None or not any(source.version == n.version and source.subnet_of(n) for n in networks):
+            warnings.append(
+                f"the ufw rule \"{r['line']}\" (not added by ollama-gate) lets clients outside the allowlist "
+                f"reach gateway port {r['to_port']}; the proxy still answers them 403"
+            )
+    return warnings
 
 
 def firewall_stale_rules(owned: list[dict], wanted: dict) -> list[dict]:
@@ -137,5 +193,8 @@ class FilterModule:
             "firewall_lockout_problems": firewall_lockout_problems,
             "firewall_rules": firewall_rules,
             "firewall_owned_rules": firewall_owned_rules,
+            "firewall_rules_to_add": firewall_rules_to_add,
+            "firewall_foreign_problems": firewall_foreign_problems,
+            "firewall_foreign_warnings": firewall_foreign_warnings,
             "firewall_stale_rules": firewall_stale_rules,
         }

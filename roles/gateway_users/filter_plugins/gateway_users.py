@@ -24,7 +24,8 @@ SCHEMES = ("ssha", "apr1", "sha256_crypt", "sha512_crypt", "bcrypt")
 # defaults, 656000 rounds and cost 12, would make every nginx request slow).
 DEFAULT_COST = {"sha256_crypt": 5000, "sha512_crypt": 5000, "bcrypt": 10}
 # Names end up in htpasswd lines, nginx maps and Caddyfiles: keep them to a safe set.
-NAME_RE = re.compile(r"^[A-Za-z0-9._@+-]+$")
+# Starting with a letter or digit: never ".", ".." or a hidden file in the credential store.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 ROLES = ("user", "admin")
 
 
@@ -60,6 +61,7 @@ def gateway_users_problems(users, min_length: int = 20) -> list[str]:
     if not isinstance(users, list):
         return ["must be a list of {name, password, state} entries"]
     seen: set[str] = set()
+    seen_folded: dict[str, str] = {}
     for index, user in enumerate(users):
         where = f"entry {index + 1}"
         if not isinstance(user, dict):
@@ -69,13 +71,17 @@ def gateway_users_problems(users, min_length: int = 20) -> list[str]:
         if not isinstance(name, str) or not NAME_RE.match(name):
             problems.append(
                 f"{where}: name {name!r} is empty or contains ':' or whitespace"
-                " (allowed: letters, digits and . _ @ + -)"
+                " (allowed: letters, digits and . _ @ + -, starting with a letter or digit)"
             )
             continue
         where = f"user {name!r}"
         if name in seen:
             problems.append(f"{where}: listed twice")
+        elif name.casefold() in seen_folded:
+            # nginx's map compares names without regard to case: keep them apart
+            problems.append(f"{where}: differs from {seen_folded[name.casefold()]!r} only in case")
         seen.add(name)
+        seen_folded.setdefault(name.casefold(), name)
         state = user.get("state", "present")
         if state not in ("present", "absent"):
             problems.append(f"{where}: state must be present or absent, not {state!r}")
