@@ -103,13 +103,46 @@ def _new_credential() -> str:
     return "".join(secrets.choice(CREDENTIAL_ALPHABET) for _ in range(CREDENTIAL_LENGTH))
 
 
-def _store_credential(path: Path, credential: str) -> None:
-    """Write atomically (a new 0600 file renamed over the old one): never a half-written file."""
+VAULT_HEADER = "$ANSIBLE_VAULT;"
+VAULT_VARIABLE = "ollama_gate_credentials_vault_password_file"
+
+
+def _vault(password_file: str):
+    """An Ansible Vault for the store, from a password file; None when the store is plain."""
+    if not password_file:
+        return None
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    try:
+        secret = Path(password_file).expanduser().read_bytes().strip()
+    except OSError as exc:
+        raise AnsibleFilterError(f"{VAULT_VARIABLE}: cannot read {password_file} ({exc.strerror})") from None
+    if not secret:
+        raise AnsibleFilterError(f"{VAULT_VARIABLE}: {password_file} is empty")
+    return VaultLib([("default", VaultSecret(secret))])
+
+
+def _read_credential(path: Path, vault) -> str:
+    text = path.read_text()
+    if not text.startswith(VAULT_HEADER):
+        return text.strip()
+    if vault is None:
+        raise AnsibleFilterError(f"{path} is vault-encrypted: set {VAULT_VARIABLE}")
+    try:
+        return vault.decrypt(text).decode().strip()
+    except Exception:  # noqa: BLE001 - AnsibleError subclasses; never show the content
+        raise AnsibleFilterError(f"{path}: cannot decrypt it with the vault password of {VAULT_VARIABLE}") from None
+
+
+def _store_credential(path: Path, credential: str, vault=None) -> None:
+    """Write atomically (a new 0600 file renamed over the old one): never a half-written file.
+    With a vault, the file holds the credential encrypted (`ansible-vault view` shows it)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    content = vault.encrypt(credential + "\n").decode() if vault else credential + "\n"
     with os.fdopen(fd, "w") as f:
-        f.write(credential + "\n")
+        f.write(content)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -127,7 +160,9 @@ def _store_lock(directory: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def ollama_gate_credentials(users, directory: str, create: bool = True, renew=(), renewal: str = "") -> list[dict]:
+def ollama_gate_credentials(
+    users, directory: str, create: bool = True, renew=(), renewal: str = "", vault_password_file: str = ""
+) -> list[dict]:
     """The user list with a password for everyone who may log in.
 
     Users without an explicit password get one from the controller-side store `directory`
@@ -135,18 +170,21 @@ def ollama_gate_credentials(users, directory: str, create: bool = True, renew=()
     and digits) and stored first. Users named in `renew` get a new one, once per `renewal`
     (an id of the rotation run: every host of the run gets the same new credential).
     With create false (check mode) nothing is written: new credentials exist in memory only.
+    With vault_password_file, new credentials are stored vault-encrypted (and encrypted ones
+    are read with it; plain ones stay readable).
     """
     users = list(users or [])
     renew = set(renew or [])
     may_log_in = {u["name"] for u in _gateway_users._present(users)}
     pending = [u for u in users if not u.get("password") and u.get("name") in may_log_in]
+    vault = _vault(vault_password_file) if pending else None
     if pending and create:
         with _store_lock(Path(directory)):
-            return _resolve(users, directory, may_log_in, renew, renewal, create)
-    return _resolve(users, directory, may_log_in, renew, renewal, create)
+            return _resolve(users, directory, may_log_in, renew, renewal, create, vault)
+    return _resolve(users, directory, may_log_in, renew, renewal, create, vault)
 
 
-def _resolve(users, directory, may_log_in, renew, renewal, create) -> list[dict]:
+def _resolve(users, directory, may_log_in, renew, renewal, create, vault) -> list[dict]:
     resolved = []
     for user in users:
         user = dict(user)
@@ -159,12 +197,12 @@ def _resolve(users, directory, may_log_in, renew, renewal, create) -> list[dict]
             renewal and marker.exists() and marker.read_text().strip() == renewal
         )
         if path.exists() and not renewing:
-            user["password"] = path.read_text().strip()
+            user["password"] = _read_credential(path, vault)
         elif create:
-            _store_credential(path, _new_credential())
+            _store_credential(path, _new_credential(), vault)
             if renewing and renewal:
                 marker.write_text(renewal + "\n")
-            user["password"] = path.read_text().strip()
+            user["password"] = _read_credential(path, vault)
         else:
             user["password"] = _new_credential()
         resolved.append(user)

@@ -98,3 +98,43 @@ def test_rotation_report_in_check_mode_says_nothing_was_written():
     assert pf.ollama_gate_rotation_report(["erin"], ["erin"], "/s", written=False)[1] == (
         "erin: new credential in /s/erin (check mode: not written)"
     )
+
+
+def test_vault_encrypted_store(tmp_path):
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    store, secret = tmp_path / "store", tmp_path / "vault-pass"
+    secret.write_text("s3cret-vault-password\n")
+    password = pf.ollama_gate_credentials(USERS, str(store), vault_password_file=str(secret))[1]["password"]
+    raw = (store / "gen").read_text()
+    assert raw.startswith("$ANSIBLE_VAULT;") and password not in raw
+    assert oct((store / "gen").stat().st_mode & 0o777) == "0o600"
+    # what `ansible-vault view` shows
+    assert VaultLib([("default", VaultSecret(b"s3cret-vault-password"))]).decrypt(raw).decode().strip() == password
+    assert pf.ollama_gate_credentials(USERS, str(store), vault_password_file=str(secret))[1]["password"] == password
+
+
+def test_vault_encrypted_store_errors_name_the_variable(tmp_path):
+    import pytest
+    from ansible.errors import AnsibleFilterError
+
+    store, secret, wrong = tmp_path / "store", tmp_path / "vault-pass", tmp_path / "wrong"
+    secret.write_text("right-password")
+    wrong.write_text("wrong-password")
+    pf.ollama_gate_credentials(USERS, str(store), vault_password_file=str(secret))
+    with pytest.raises(AnsibleFilterError, match="ollama_gate_credentials_vault_password_file"):
+        pf.ollama_gate_credentials(USERS, str(store))
+    with pytest.raises(AnsibleFilterError, match="cannot decrypt"):
+        pf.ollama_gate_credentials(USERS, str(store), vault_password_file=str(wrong))
+    with pytest.raises(AnsibleFilterError, match="cannot read"):
+        pf.ollama_gate_credentials(USERS, str(store), vault_password_file=str(tmp_path / "missing"))
+
+
+def test_plain_credentials_stay_readable_with_a_vault(tmp_path):
+    store, secret = tmp_path / "store", tmp_path / "vault-pass"
+    secret.write_text("pw")
+    plain = pf.ollama_gate_credentials(USERS, str(store))[1]["password"]
+    assert pf.ollama_gate_credentials(USERS, str(store), vault_password_file=str(secret))[1]["password"] == plain
+    renewed = pf.ollama_gate_credentials(USERS, str(store), renew=["gen"], renewal="r1", vault_password_file=str(secret))
+    assert (store / "gen").read_text().startswith("$ANSIBLE_VAULT;")
+    assert renewed[1]["password"] != plain
