@@ -108,6 +108,8 @@ def main() -> int:
     address = container_address(args.host)
     name, password = gateway_user(args.host, args.inventory)
     auth = "Authorization: Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()
+    # the firewall (site.yml) lets only the gateway port in: open the bench port for the run
+    dexec(args.host, f"! command -v ufw >/dev/null || ufw allow {BENCH_PORT}/tcp comment 'bench only'")
     add_unauthenticated_site(args.host, args.proxy, BENCH_PORT)
     try:
         # warm-up (keep-alive connections, Ollama's model list cache)
@@ -118,6 +120,7 @@ def main() -> int:
             without_auth.append(wrk(f"http://{address}:{BENCH_PORT}/api/tags", args.seconds, []))
     finally:
         remove_unauthenticated_site(args.host, args.proxy)
+        dexec(args.host, f"! command -v ufw >/dev/null || ufw delete allow {BENCH_PORT}/tcp")
 
     a, b = statistics.median(with_auth), statistics.median(without_auth)
     print(f"proxy: {args.proxy}  host: {args.host}  GET /api/tags, 16 connections, {args.rounds} x {args.seconds}s alternating")
