@@ -4,6 +4,7 @@ from roles/gateway_users)."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import importlib.util
 import os
@@ -62,8 +63,6 @@ CREDENTIAL_ALPHABET = string.ascii_letters + string.digits
 
 def ollama_gate_expiring(users, days: int) -> list[str]:
     """'name (expires YYYY-MM-DD)' for users who may log in and expire within `days` days."""
-    import datetime
-
     limit = datetime.date.today() + datetime.timedelta(days=int(days))
     return [
         f"{u['name']} (expires {u['expires']})" for u in _gateway_users._present(users or [])
@@ -91,12 +90,14 @@ def _credential_path(directory: str, name: str) -> Path:
     return Path(directory) / name
 
 
+def ollama_gate_generated_users(users) -> list[str]:
+    """Users who may log in and have no password in the inventory: theirs come from the store."""
+    return [u["name"] for u in _gateway_users._present(users or []) if not u.get("password")]
+
+
 def ollama_gate_credentials_missing(users, directory: str) -> list[str]:
     """Users who may log in, have no password in the inventory and no stored credential yet."""
-    return [
-        u["name"] for u in _gateway_users._present(users or [])
-        if not u.get("password") and not _credential_path(directory, u["name"]).exists()
-    ]
+    return [name for name in ollama_gate_generated_users(users) if not _credential_path(directory, name).exists()]
 
 
 def _new_credential() -> str:
@@ -218,6 +219,7 @@ class FilterModule:
             "ollama_gate_networks_problems": _gateway_users.gateway_networks_problems,
             "ollama_gate_credentials": ollama_gate_credentials,
             "ollama_gate_credentials_missing": ollama_gate_credentials_missing,
+            "ollama_gate_generated_users": ollama_gate_generated_users,
             "ollama_gate_expiring": ollama_gate_expiring,
             "ollama_gate_rotation_report": ollama_gate_rotation_report,
         }

@@ -16,6 +16,12 @@ _spec.loader.exec_module(gateway_lib)
 
 run_playbook = gateway_lib.run_playbook
 write_vars = gateway_lib.write_vars
+said = gateway_lib.said
+
+
+def added_rules(host):
+    """The user rules ufw lists (`ufw show added`)."""
+    return host.check_output("ufw show added")
 
 
 def inventory_vars(name):

@@ -5,10 +5,7 @@ import os
 
 import pytest
 
-from conftest import probe, run_playbook, write_vars
-
-GATEWAY = os.environ.get("OG_GATEWAY", "og-fw")
-
+from conftest import added_rules, probe, run_playbook, said, write_vars
 
 @contextlib.contextmanager
 def ufw_disabled(gateway_host):
@@ -18,26 +15,14 @@ def ufw_disabled(gateway_host):
     finally:
         gateway_host.run_expect([0], "ufw --force enable")
 
-
-def said(proc):
-    """The run's output with whitespace collapsed (the YAML callback folds long lines)."""
-    return " ".join(proc.output.split())
-
-
-def added_rules(gateway_host):
-    return gateway_host.check_output("ufw show added")
-
-
 def test_inside_gets_401_then_200(inside, url, users):
     assert probe(inside, f"{url}/api/tags") == "401"
     for user in users:
         assert probe(inside, f"{url}/api/tags", user["name"], user["password"]) == "200"
 
-
 def test_outside_cannot_connect(outside, url, users):
     assert probe(outside, f"{url}/api/tags") == "000"
     assert probe(outside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "000"
-
 
 def test_nobody_reaches_the_ollama_port(gateway_host, inside, outside):
     """Even something listening on the outside address at Ollama's port stays unreachable."""
@@ -53,7 +38,6 @@ def test_nobody_reaches_the_ollama_port(gateway_host, inside, outside):
     finally:
         gateway_host.run("systemctl stop og-fw-listener")
 
-
 def test_policy_and_owned_rules(gateway_host):
     status = gateway_host.check_output("ufw status verbose")
     assert "Status: active" in status
@@ -67,14 +51,12 @@ def test_policy_and_owned_rules(gateway_host):
     # enabled at boot, not just now
     assert gateway_host.file("/etc/ufw/ufw.conf").contains("^ENABLED=yes")
 
-
 def test_nginx_refuses_outside_when_ufw_is_off(gateway_host, inside, outside, url, users):
     with ufw_disabled(gateway_host):
         assert probe(outside, f"{url}/api/tags") == "403"
         assert probe(outside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "403"
         assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
     assert probe(outside, f"{url}/api/tags") == "000"
-
 
 def test_caddy_refuses_outside_when_ufw_is_off(gateway_host, inside, outside, url, users):
     caddy = ("-e", "ollama_gate_proxy=caddy", "-e", "caddy_gateway_install_method=distribution")
@@ -88,7 +70,6 @@ def test_caddy_refuses_outside_when_ufw_is_off(gateway_host, inside, outside, ur
     finally:
         run_playbook("playbooks/gateway.yml")
     assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
-
 
 @pytest.mark.parametrize(
     "settings, named",
@@ -108,7 +89,6 @@ def test_bad_settings_refused_before_any_change(gateway_host, tmp_path, settings
     assert "Nothing was changed" in said(proc)
     assert added_rules(gateway_host) == before
 
-
 def test_z_shrinking_the_allowlist_cuts_the_client_off(gateway_host, inside, url, users, tmp_path):
     smaller = write_vars(tmp_path, {"ollama_gate_allowlist": ["10.213.7.99"]})
     try:
@@ -126,7 +106,6 @@ def test_z_shrinking_the_allowlist_cuts_the_client_off(gateway_host, inside, url
         run_playbook("playbooks/site.yml")
     assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
 
-
 def test_rules_of_others_are_kept_theirs(gateway_host, tmp_path):
     gateway_host.run_expect([0], "ufw allow from 10.213.7.99 to any port 8080 proto tcp comment 'team'")
     try:
@@ -140,7 +119,6 @@ def test_rules_of_others_are_kept_theirs(gateway_host, tmp_path):
         assert "changed=0" in proc.stdout.split("PLAY RECAP")[-1]
     finally:
         gateway_host.run("ufw delete allow from 10.213.7.99 to any port 8080 proto tcp")
-
 
 def test_rule_of_others_opening_ollama_port_refused(gateway_host):
     gateway_host.run_expect([0], "ufw allow 11434/tcp comment 'debug'")

@@ -8,13 +8,9 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import run_playbook
+from conftest import added_rules, run_playbook
 
 GATEWAY = "og-fw"
-
-
-def added_rules(gateway_host):
-    return gateway_host.check_output("ufw show added")
 
 
 @pytest.fixture(scope="module")

@@ -106,6 +106,11 @@ def _quote(arg):
     return "'" + str(arg).replace("'", "'\\''") + "'"
 
 
+def said(proc):
+    """A run's output with whitespace collapsed (the YAML callback folds long lines)."""
+    return " ".join(proc.output.split())
+
+
 def run_playbook(playbook, *extra, check=True):
     """Run a project playbook against the scenario's inventory from the controller."""
     cmd = ["ansible-playbook", "-i", _inventory(), str(PROJECT / playbook), *extra]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import curl, run_playbook, scenario_users, write_vars
+from conftest import curl, run_playbook, said, scenario_users, write_vars
 
 STORE = Path(os.environ.get("MOLECULE_INVENTORY_FILE", "/nonexistent")).parent / "credentials"
 LOAD_SECONDS_MAX = 180
@@ -33,11 +33,6 @@ def status(client, gateway, name, password):
 
 def rotate(*extra, check=True):
     return run_playbook("playbooks/rotate-users.yml", *extra, check=check)
-
-
-def said(proc):
-    """The run's output with whitespace collapsed (the YAML callback may fold long lines)."""
-    return " ".join(proc.output.split())
 
 
 def secrets_of(gateway, *more):

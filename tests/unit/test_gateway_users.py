@@ -23,9 +23,9 @@ def parse(content):
 @pytest.mark.parametrize(
     ("users", "expected"),
     [
-        ([{"name": "", "password": PW_A}], "contains ':' or whitespace"),
-        ([{"name": "a:b", "password": PW_A}], "contains ':' or whitespace"),
-        ([{"name": "a b", "password": PW_A}], "contains ':' or whitespace"),
+        ([{"name": "", "password": PW_A}], "name '' is not allowed"),
+        ([{"name": "a:b", "password": PW_A}], "name 'a:b' is not allowed"),
+        ([{"name": "a b", "password": PW_A}], "name 'a b' is not allowed"),
         ([{"name": "carol", "password": "short"}], "user 'carol': password shorter than 20"),
         ([{"name": "carol"}], "user 'carol': no password"),
         ([{"name": "carol", "password": "CHANGE-ME-at-least-20-characters"}], "placeholder"),
@@ -119,8 +119,8 @@ def test_space_separated_accounts_for_caddy_are_kept():
     [
         ({"name": "carol", "password": PW_A, "role": "root"}, "role must be user or admin"),
         ({"name": "carol", "password": PW_A, "expires": "next week"}, "expires must be a date"),
-        ({"name": 'car"ol', "password": PW_A}, "allowed: letters, digits"),
-        ({"name": "car;ol", "password": PW_A}, "allowed: letters, digits"),
+        ({"name": 'car"ol', "password": PW_A}, "use letters, digits"),
+        ({"name": "car;ol", "password": PW_A}, "use letters, digits"),
         ({"name": "..", "password": PW_A}, "starting with a letter or digit"),
         ({"name": ".lock", "password": PW_A}, "starting with a letter or digit"),
     ],
@@ -129,11 +129,10 @@ def test_role_expiry_and_name_charset_checked(user, expected):
     assert any(expected in p for p in gu.gateway_users_problems([user], 20))
 
 
-def test_expired_users_are_removed_and_reported():
+def test_expired_users_are_removed():
     import datetime
 
     users = [dict(USERS[0], expires="2020-01-01"), dict(USERS[1], expires=datetime.date.today().isoformat())]
-    assert gu.gateway_users_expired(users) == ["alice"]
     assert gu.gateway_users_present(users) == ["bob"]  # valid through its expiry day
     assert set(parse(gu.gateway_htpasswd(users, "", "ssha"))) == {"bob"}
     assert gu.gateway_users_problems(users, 20) == []

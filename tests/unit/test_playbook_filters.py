@@ -138,3 +138,8 @@ def test_plain_credentials_stay_readable_with_a_vault(tmp_path):
     renewed = pf.ollama_gate_credentials(USERS, str(store), renew=["gen"], renewal="r1", vault_password_file=str(secret))
     assert (store / "gen").read_text().startswith("$ANSIBLE_VAULT;")
     assert renewed[1]["password"] != plain
+
+
+def test_generated_users_are_those_without_a_password_who_may_log_in():
+    users = USERS + [{"name": "empty", "password": ""}, {"name": "gone", "expires": "2020-01-01"}]
+    assert pf.ollama_gate_generated_users(users) == ["gen", "empty"]

@@ -70,8 +70,8 @@ def gateway_users_problems(users, min_length: int = 20) -> list[str]:
         name = user.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
             problems.append(
-                f"{where}: name {name!r} is empty or contains ':' or whitespace"
-                " (allowed: letters, digits and . _ @ + -, starting with a letter or digit)"
+                f"{where}: name {name!r} is not allowed: use letters, digits and . _ @ + -, starting"
+                " with a letter or digit (no ':', no whitespace)"
             )
             continue
         where = f"user {name!r}"
@@ -171,11 +171,6 @@ def gateway_users_admins(users) -> list[str]:
     return [u["name"] for u in _present(users) if u.get("role", "user") == "admin"]
 
 
-def gateway_users_expired(users) -> list[str]:
-    """Names of listed users whose expiry date has passed (they are removed)."""
-    return [u["name"] for u in users if u.get("state", "present") == "present" and _expired(u)]
-
-
 def gateway_networks_problems(entries, variable: str) -> list[str]:
     """What is wrong with an allowlist (IPv4/IPv6 addresses and CIDRs), naming each bad entry."""
     if entries is None or isinstance(entries, (str, dict)) or not hasattr(entries, "__iter__"):
@@ -205,7 +200,6 @@ class FilterModule:
         return {
             "gateway_users_present": gateway_users_present,
             "gateway_users_admins": gateway_users_admins,
-            "gateway_users_expired": gateway_users_expired,
             "gateway_users_problems": gateway_users_problems,
             "gateway_htpasswd": gateway_htpasswd,
             "gateway_networks_problems": gateway_networks_problems,
