@@ -26,6 +26,13 @@ def _json(result) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _failure(result) -> str:
+    """Why a request got no usable answer (no connection, TLS verification) or no realm."""
+    if result.get("status") == -1:
+        return " ".join(str(result.get("msg", "no connection")).split())[:300]
+    return "no WWW-Authenticate: Basic realm"
+
+
 def ollama_gate_verify_report(anonymous, versions, tags, names) -> list[str]:
     """Lines like 'PASS  user alice -> HTTP 200, version 0.32.15, models: llama3.2:latest'.
 
@@ -36,7 +43,7 @@ def ollama_gate_verify_report(anonymous, versions, tags, names) -> list[str]:
     ok = anonymous.get("status") == 401 and realm.startswith("Basic realm=")
     lines.append(
         f"{'PASS' if ok else 'FAIL'}  no credentials -> HTTP {anonymous.get('status')}"
-        + (f" ({realm})" if realm else " (no WWW-Authenticate: Basic realm)")
+        + (f" ({realm})" if realm else f" ({_failure(anonymous)})")
     )
     names = list(names)
     if not names:
@@ -217,6 +224,7 @@ class FilterModule:
             "ollama_gate_active_users": ollama_gate_active_users,
             "ollama_gate_users_problems": _gateway_users.gateway_users_problems,
             "ollama_gate_networks_problems": _gateway_users.gateway_networks_problems,
+            "ollama_gate_tls_problems": _gateway_users.gateway_tls_problems,
             "ollama_gate_credentials": ollama_gate_credentials,
             "ollama_gate_credentials_missing": ollama_gate_credentials_missing,
             "ollama_gate_generated_users": ollama_gate_generated_users,

@@ -142,3 +142,39 @@ def test_admins_are_present_users_with_role_admin():
     users = [dict(USERS[0], role="admin"), USERS[1], {"name": "old", "role": "admin", "state": "absent"},
              {"name": "gone", "password": PW_B, "role": "admin", "expires": "2001-01-01"}]
     assert gu.gateway_users_admins(users) == ["alice"]
+
+
+@pytest.mark.parametrize(
+    ("name", "san"),
+    [("gpu-box.lan", "DNS:gpu-box.lan"), ("GPU-Box", "DNS:gpu-box"), ("192.168.1.100", "IP:192.168.1.100"),
+     ("[2001:db8::1]", "IP:2001:db8::1"), ("2001:DB8::1", "IP:2001:db8::1")],
+)
+def test_san_entries(name, san):
+    assert gu.gateway_san(name) == san
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("none", "x"), []),
+        (("acme", "x", "ollama.example.com"), []),
+        (("acme", "x", "ollama.example.com", None, "admin@example.com"), []),
+        (("internal", "x", "", ["gpu-box", "192.168.1.100", "::1"]), []),
+        (("acme", "x"), ["x_domain (or ollama_gate_domain) must be set"]),
+        (("acme", "ollama_gate"), ["ollama_gate_domain must be set"]),
+        (("acme", "x", "192.0.2.1"), ["x_domain: '192.0.2.1' is not a fully qualified DNS name"]),
+        (("acme", "x", "gpu-box"), ["x_domain: 'gpu-box' is not a fully qualified DNS name"]),
+        (("acme", "x", "bad_name.example.com"), ["x_domain: 'bad_name.example.com' is not"]),
+        (("acme", "x", "ollama.example.com", None, "nobody"), ["x_acme_email: 'nobody' is not an email address"]),
+        (("internal", "x", "", []), ["x_tls_names must be a non-empty list"]),
+        (("internal", "x", "", "gpu-box"), ["x_tls_names must be a non-empty list"]),
+        (("internal", "x", "", ["gpu box", "ok"]), ["x_tls_names: 'gpu box' is neither"]),
+        (("False", "x"), ["x_tls must be none, acme or internal (got 'False'; YAML reads a bare off as false"]),
+        (("https", "x"), ["x_tls must be none, acme or internal (got 'https'"]),
+    ],
+)
+def test_tls_problems_name_the_variable(args, expected):
+    problems = gu.gateway_tls_problems(*args)
+    assert len(problems) == len(expected), problems
+    for problem, start in zip(problems, expected):
+        assert problem.startswith(start), problem

@@ -143,3 +143,11 @@ def test_plain_credentials_stay_readable_with_a_vault(tmp_path):
 def test_generated_users_are_those_without_a_password_who_may_log_in():
     users = USERS + [{"name": "empty", "password": ""}, {"name": "gone", "expires": "2020-01-01"}]
     assert pf.ollama_gate_generated_users(users) == ["gen", "empty"]
+
+
+def test_verify_report_says_why_there_was_no_answer():
+    anonymous = {"status": -1, "msg": "Request failed: <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED]\n certificate verify failed>"}
+    lines = pf.ollama_gate_verify_report(anonymous, [{"status": -1}], [{"status": -1}], ["alice"])
+    assert lines[0].startswith("FAIL  no credentials -> HTTP -1 (Request failed:")
+    assert "CERTIFICATE_VERIFY_FAILED" in lines[0] and "\n" not in lines[0]
+    assert lines[1].startswith("FAIL  user alice")

@@ -195,6 +195,47 @@ def gateway_networks(entries) -> list[str]:
     return seen
 
 
+# A DNS name as certificates and ACME accept it: labels of letters, digits and inner hyphens.
+DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def gateway_san(name) -> str:
+    """A certificate subjectAltName entry for a host name or an IP address."""
+    text = str(name).strip()
+    address = _ip(text)
+    return f"IP:{address}" if address else f"DNS:{text.lower()}"
+
+
+def gateway_tls_problems(tls: str, variable_prefix: str, domain: str = "", names=None, email: str = "") -> list[str]:
+    """What is wrong with the HTTPS settings of a gateway role, naming each variable."""
+    problems = []
+    if tls not in ("none", "acme", "internal"):
+        return [f"{variable_prefix}_tls must be none, acme or internal (got {tls!r}; YAML reads a bare off as false: write none)"]
+    if tls == "acme":
+        if not domain:
+            problems.append(f"{variable_prefix}_domain{'' if variable_prefix == 'ollama_gate' else ' (or ollama_gate_domain)'} must be set for tls acme: the public DNS name of the gateway")
+        elif _ip(str(domain)) or not DNS_NAME_RE.match(str(domain)) or "." not in str(domain):
+            problems.append(f"{variable_prefix}_domain: {domain!r} is not a fully qualified DNS name (ACME CAs do not certify IP addresses or bare host names: use tls internal for those)")
+        if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", str(email)):
+            problems.append(f"{variable_prefix}_acme_email: {email!r} is not an email address")
+    if tls == "internal":
+        if names is None or isinstance(names, (str, dict)) or not hasattr(names, "__iter__") or len(list(names)) == 0:
+            problems.append(f"{variable_prefix}_tls_names must be a non-empty list of host names or IP addresses")
+        else:
+            for name in names:
+                text = str(name).strip()
+                if not (_ip(text) or DNS_NAME_RE.match(text)):
+                    problems.append(f"{variable_prefix}_tls_names: {name!r} is neither a host name nor an IP address")
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -204,4 +245,6 @@ class FilterModule:
             "gateway_htpasswd": gateway_htpasswd,
             "gateway_networks_problems": gateway_networks_problems,
             "gateway_networks": gateway_networks,
+            "gateway_san": gateway_san,
+            "gateway_tls_problems": gateway_tls_problems,
         }
