@@ -187,6 +187,12 @@ def test_users_only_run_keeps_https(client, users):
         ({"ollama_gate_tls": "internal", "ollama_gate_tls_names": ["og tls lan"]}, "ollama_gate_tls_names: 'og tls lan' is neither"),
         ({"ollama_gate_tls": "acme", "ollama_gate_domain": "lan.ollama-gate.test", "ollama_gate_acme_email": "nobody"},
          "ollama_gate_acme_email: 'nobody' is not an email address"),
+        ({"ollama_gate_tls": "acme", "ollama_gate_domain": "lan.ollama-gate.test",
+          "ollama_gate_acme_directory": "http://og-pebble:14000/dir"}, "ollama_gate_acme_directory must be an https:// URL"),
+        ({"ollama_gate_tls": "acme", "ollama_gate_domain": "lan.ollama-gate.test", "ollama_gate_acme_ca_bundle": "pebble.pem"},
+         "ollama_gate_acme_ca_bundle: 'pebble.pem' is not an absolute path to a file on the controller"),
+        ({"ollama_gate_tls": "acme", "ollama_gate_domain": "lan.ollama-gate.test", "nginx_gateway_http_port": 8081},
+         "nginx_gateway_http_port must be 80 with tls acme"),
     ],
 )
 def test_bad_https_settings_refused_before_any_change(settings, named, tmp_path):
@@ -198,3 +204,45 @@ def test_bad_https_settings_refused_before_any_change(settings, named, tmp_path)
     assert named in said(proc)
     assert "Nothing was changed" in said(proc)
     assert (lan.file(site).sha256sum, lan.file("/etc/ollama-gate/tls/server.crt").sha256sum) == before
+
+
+def san_of(client, name):
+    return client.check_output(
+        f"openssl s_client -connect {name}:443 -servername {name} </dev/null 2>/dev/null"
+        " | openssl x509 -noout -ext subjectAltName"
+    )
+
+
+def test_z_domain_change_reissues_and_nginx_serves_it_without_restart(client):
+    """A new domain gets a new certificate, served after a reload; going back to the old name
+    (a substring of the new one) is noticed too."""
+    gateway = host("og-tls-nginx")
+    pid = gateway.check_output("systemctl show -p MainPID --value nginx.service")
+    www = "www." + NGINX
+    try:
+        proc = run_playbook("playbooks/gateway.yml", "-l", "og-tls-nginx", "-e", f"ollama_gate_domain={www}")
+        assert "changed=0" not in proc.stdout.split("PLAY RECAP")[-1]
+        assert f"DNS:{www}" in san_of(client, www)
+        rc, status, _, body = request(client, f"https://{www}/api/version", TRUST_PEBBLE,
+                                      user="alice", password="alice-test-password-0001")
+        assert (rc, status) == (0, "200"), body
+    finally:
+        run_playbook("playbooks/gateway.yml", "-l", "og-tls-nginx")
+    names = san_of(client, NGINX)
+    assert f"DNS:{NGINX}" in names and www not in names
+    assert gateway.check_output("systemctl show -p MainPID --value nginx.service") == pid
+
+
+def test_zz_leaving_acme_removes_the_lineage_and_coming_back_issues_again(client, tmp_path):
+    gateway = host("og-tls-nginx")
+    internal = write_vars(tmp_path, {"ollama_gate_tls": "internal", "ollama_gate_tls_names": [NGINX]})
+    run_playbook("playbooks/gateway.yml", "-l", "og-tls-nginx", "-e", internal)
+    # nothing left for certbot's timer to renew (it would fail: nobody serves the challenges)
+    assert not gateway.file("/etc/letsencrypt/renewal/ollama-gateway.conf").exists
+    assert not gateway.file("/etc/letsencrypt/renewal-hooks/deploy/ollama-gate-nginx").exists
+    assert not gateway.file("/etc/systemd/system/certbot.service.d/ollama-gate.conf").exists
+    assert "ollama-gate CA og-tls-nginx" in served_certificate(client, NGINX)["issuer"]
+    # back to the ACME CA
+    run_playbook("playbooks/gateway.yml", "-l", "og-tls-nginx")
+    assert "Pebble Intermediate" in served_certificate(client, NGINX)["issuer"]
+    assert gateway.file("/etc/letsencrypt/renewal-hooks/deploy/ollama-gate-nginx").exists

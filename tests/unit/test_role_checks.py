@@ -3,12 +3,15 @@ bad allowlist or bad HTTPS settings by itself (also when used without the projec
 naming its own variable, before any task could touch a host."""
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[2]
+# the venv's ansible-playbook, also when the venv is not on PATH
+PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook") if (Path(sys.executable).parent / "ansible-playbook").exists() else "ansible-playbook"
 USERS = [{"name": "alice", "password": "alice-test-password-0001"}]
 
 
@@ -22,7 +25,7 @@ def run_role(tmp_path, role, settings):
     env = dict(os.environ, ANSIBLE_ROLES_PATH=str(PROJECT / "roles"), ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"))
     proc = subprocess.run(
-        ["ansible-playbook", "-i", "role-check-host,", "-c", "local", "--check", str(tmp_path / "play.yml")],
+        [PLAYBOOK, "-i", "role-check-host,", "-c", "local", "--check", str(tmp_path / "play.yml")],
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )
     return proc.returncode, " ".join((proc.stdout + proc.stderr).split())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -213,8 +214,14 @@ def gateway_san(name) -> str:
     return f"IP:{address}" if address else f"DNS:{text.lower()}"
 
 
-def gateway_tls_problems(tls: str, variable_prefix: str, domain: str = "", names=None, email: str = "") -> list[str]:
-    """What is wrong with the HTTPS settings of a gateway role, naming each variable."""
+def gateway_tls_problems(tls: str, variable_prefix: str, domain: str = "", names=None, email: str = "",
+                         directory: str = "", ca_bundle: str = "",
+                         directory_variable: str = "", ca_bundle_variable: str = "") -> list[str]:
+    """What is wrong with the HTTPS settings of a gateway role, naming each variable.
+
+    directory/ca_bundle: the ACME directory URL and the controller path of a PEM trusted for it
+    (checked here, on the controller, so that a playbook refuses them before any host changes).
+    """
     problems = []
     if tls not in ("none", "acme", "internal"):
         return [f"{variable_prefix}_tls must be none, acme or internal (got {tls!r}; YAML reads a bare off as false: write none)"]
@@ -223,8 +230,14 @@ def gateway_tls_problems(tls: str, variable_prefix: str, domain: str = "", names
             problems.append(f"{variable_prefix}_domain{'' if variable_prefix == 'ollama_gate' else ' (or ollama_gate_domain)'} must be set for tls acme: the public DNS name of the gateway")
         elif _ip(str(domain)) or not DNS_NAME_RE.match(str(domain)) or "." not in str(domain):
             problems.append(f"{variable_prefix}_domain: {domain!r} is not a fully qualified DNS name (ACME CAs do not certify IP addresses or bare host names: use tls internal for those)")
-        if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", str(email)):
+        if email and not re.match(r"^[^@\s{}\"'\\]+@[^@\s{}\"'\\]+\.[^@\s{}\"'\\]+$", str(email)):
             problems.append(f"{variable_prefix}_acme_email: {email!r} is not an email address")
+        directory_variable = directory_variable or f"{variable_prefix}_acme_directory"
+        ca_bundle_variable = ca_bundle_variable or f"{variable_prefix}_acme_ca_bundle"
+        if directory and not re.match(r"^https://[^\s{}\"']+$", str(directory)):
+            problems.append(f"{directory_variable} must be an https:// URL (got {directory!r})")
+        if ca_bundle and not (os.path.isabs(str(ca_bundle)) and os.path.isfile(str(ca_bundle))):
+            problems.append(f"{ca_bundle_variable}: {ca_bundle!r} is not an absolute path to a file on the controller")
     if tls == "internal":
         if names is None or isinstance(names, (str, dict)) or not hasattr(names, "__iter__") or len(list(names)) == 0:
             problems.append(f"{variable_prefix}_tls_names must be a non-empty list of host names or IP addresses")
