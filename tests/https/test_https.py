@@ -182,11 +182,6 @@ def test_users_only_run_keeps_https(client, users):
     "settings, named",
     [
         ({"ollama_gate_tls": "acme"}, "ollama_gate_domain must be set for tls acme"),
-        ({"ollama_gate_tls": False}, "ollama_gate_tls must be none, acme or internal"),
-        ({"ollama_gate_tls": "acme", "ollama_gate_domain": "10.213.8.13"}, "ollama_gate_domain: '10.213.8.13' is not a fully qualified DNS name"),
-        ({"ollama_gate_tls": "internal", "ollama_gate_tls_names": ["og tls lan"]}, "ollama_gate_tls_names: 'og tls lan' is neither"),
-        ({"ollama_gate_tls": "acme", "ollama_gate_domain": "lan.ollama-gate.test", "ollama_gate_acme_email": "nobody"},
-         "ollama_gate_acme_email: 'nobody' is not an email address"),
         ({"ollama_gate_tls": "acme", "ollama_gate_domain": "lan.ollama-gate.test",
           "ollama_gate_acme_directory": "http://og-pebble:14000/dir"}, "ollama_gate_acme_directory must be an https:// URL"),
         ({"ollama_gate_tls": "acme", "ollama_gate_domain": "lan.ollama-gate.test", "ollama_gate_acme_ca_bundle": "pebble.pem"},
@@ -196,6 +191,7 @@ def test_users_only_run_keeps_https(client, users):
     ],
 )
 def test_bad_https_settings_refused_before_any_change(settings, named, tmp_path):
+    """Refused by the preflight play with the variable named (every message: tests/unit)."""
     lan = host("og-tls-lan")
     site = "/etc/nginx/sites-available/ollama-gateway"
     before = (lan.file(site).sha256sum, lan.file("/etc/ollama-gate/tls/server.crt").sha256sum)
