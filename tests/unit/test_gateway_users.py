@@ -178,3 +178,12 @@ def test_tls_problems_name_the_variable(args, expected):
     assert len(problems) == len(expected), problems
     for problem, start in zip(problems, expected):
         assert problem.startswith(start), problem
+
+
+@pytest.mark.parametrize(
+    ("name", "literal"),
+    [("gpu-box.lan", "gpu-box.lan"), ("192.168.1.100", "192.168.1.100"), ("fd00::1", "[fd00::1]"),
+     ("[FD00::1]", "[fd00::1]"), ("::ffff:10.0.0.1", "[::ffff:a00:1]")],
+)
+def test_url_host_brackets_ipv6(name, literal):
+    assert gu.gateway_url_host(name) == literal

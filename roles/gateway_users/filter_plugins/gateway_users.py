@@ -214,6 +214,15 @@ def gateway_san(name) -> str:
     return f"IP:{address}" if address else f"DNS:{text.lower()}"
 
 
+def gateway_url_host(name) -> str:
+    """A host name or IP address as written in URLs and Host headers: IPv6 in brackets."""
+    text = str(name).strip()
+    address = _ip(text)
+    if address is None:
+        return text
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
 def gateway_tls_problems(tls: str, variable_prefix: str, domain: str = "", names=None, email: str = "",
                          directory: str = "", ca_bundle: str = "",
                          directory_variable: str = "", ca_bundle_variable: str = "") -> list[str]:
@@ -259,5 +268,6 @@ class FilterModule:
             "gateway_networks_problems": gateway_networks_problems,
             "gateway_networks": gateway_networks,
             "gateway_san": gateway_san,
+            "gateway_url_host": gateway_url_host,
             "gateway_tls_problems": gateway_tls_problems,
         }
