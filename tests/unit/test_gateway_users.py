@@ -171,6 +171,12 @@ def test_san_entries(name, san):
         (("internal", "x", "", ["gpu box", "ok"]), ["x_tls_names: 'gpu box' is neither"]),
         (("False", "x"), ["x_tls must be none, acme or internal (got 'False'; YAML reads a bare off as false"]),
         (("https", "x"), ["x_tls must be none, acme or internal (got 'https'"]),
+        (("acme", "x", "ollama.example.com", None, "", "", "", "", "", 8080, 443),
+         ["nginx_gateway_http_port must be 80 with tls acme"]),
+        (("internal", "x", "", ["gpu-box"], "", "", "", "", "", 8443, 8443),
+         ["nginx_gateway_http_port and nginx_gateway_port are both 8443"]),
+        (("internal", "x", "", ["gpu-box"], "", "", "", "", "", 8080, 443), []),
+        (("none", "x", "", None, "", "", "", "", "", 8080, 8080), []),
     ],
 )
 def test_tls_problems_name_the_variable(args, expected):

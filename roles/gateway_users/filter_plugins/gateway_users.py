@@ -225,11 +225,13 @@ def gateway_url_host(name) -> str:
 
 def gateway_tls_problems(tls: str, variable_prefix: str, domain: str = "", names=None, email: str = "",
                          directory: str = "", ca_bundle: str = "",
-                         directory_variable: str = "", ca_bundle_variable: str = "") -> list[str]:
+                         directory_variable: str = "", ca_bundle_variable: str = "",
+                         http_port=None, port=None) -> list[str]:
     """What is wrong with the HTTPS settings of a gateway role, naming each variable.
 
     directory/ca_bundle: the ACME directory URL and the controller path of a PEM trusted for it
     (checked here, on the controller, so that a playbook refuses them before any host changes).
+    http_port/port: nginx's redirect (and HTTP-01) port and its HTTPS port, when given.
     """
     problems = []
     if tls not in ("none", "acme", "internal"):
@@ -247,6 +249,12 @@ def gateway_tls_problems(tls: str, variable_prefix: str, domain: str = "", names
             problems.append(f"{directory_variable} must be an https:// URL (got {directory!r})")
         if ca_bundle and not (os.path.isabs(str(ca_bundle)) and os.path.isfile(str(ca_bundle))):
             problems.append(f"{ca_bundle_variable}: {ca_bundle!r} is not an absolute path to a file on the controller")
+        if http_port is not None and int(http_port) != 80:
+            problems.append("nginx_gateway_http_port must be 80 with tls acme (HTTP-01 challenges always come to "
+                            f"port 80; got {http_port})")
+    if tls != "none" and http_port is not None and port is not None and int(http_port) == int(port):
+        problems.append(f"nginx_gateway_http_port and nginx_gateway_port are both {port}: "
+                        "the HTTP redirect needs its own port")
     if tls == "internal":
         if names is None or isinstance(names, (str, dict)) or not hasattr(names, "__iter__") or len(list(names)) == 0:
             problems.append(f"{variable_prefix}_tls_names must be a non-empty list of host names or IP addresses")
