@@ -7,8 +7,10 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-# Molecule scenarios to run (default: all; the shared create/destroy live in molecule/shared).
+# Molecule scenarios to run (default: all; the shared create/destroy live in molecule/shared),
+# and how many run side by side.
 SCENARIOS ?=
+JOBS ?= 2
 
 .PHONY: test lint unit molecule venv testhosts demo demo-down bench clean-testhosts
 
@@ -35,9 +37,9 @@ unit: venv
 testhosts:
 	bash tests/testhost/setup.sh
 
-## molecule: every scenario (or SCENARIOS="a b")
+## molecule: every scenario (or SCENARIOS="a b"), JOBS at a time, ending with a table of times
 molecule: venv testhosts
-	bash tests/run-molecule.sh $(SCENARIOS)
+	python tests/run_molecule.py --jobs $(JOBS) $(SCENARIOS)
 
 ## demo: stand up the stack on a local throwaway test host and show it working
 demo: venv testhosts
