@@ -49,7 +49,7 @@ demo: venv testhosts
 demo-down: venv
 	bash tests/testhost/demo.sh down
 
-## bench: auth overhead (with vs without Basic Auth, nginx and Caddy) and 200-user rotation vs an htpasswd loop
+## bench: auth overhead (with vs without Basic Auth, nginx and Caddy), 200-user rotation vs an htpasswd loop, Ansible task cost per connection setting
 bench: demo
 	bash bench/run.sh
 

@@ -1,9 +1,8 @@
 """Fixtures of the firewall scenario: the gateway host, a client inside the allowlist and one
 outside it (fixed addresses on their own test network), and the shared gateway test helpers."""
+import contextlib
 import importlib.util
-import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,11 +21,6 @@ said = gateway_lib.said
 def added_rules(host):
     """The user rules ufw lists (`ufw show added`)."""
     return host.check_output("ufw show added")
-
-
-def inventory_vars(name):
-    out = subprocess.check_output(["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--host", name])
-    return json.loads(out)
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +45,22 @@ def url():
 
 @pytest.fixture(scope="session")
 def users():
-    return inventory_vars(os.environ["OG_GATEWAY"])["ollama_gate_users"]
+    return gateway_lib.host_vars(os.environ["OG_GATEWAY"])["ollama_gate_users"]
 
 
-def probe(host, url, user=None, password=None, timeout=5):
-    """HTTP status from `host`, or "000" when no connection could be made (dropped by ufw)."""
+def probe(host, url, user=None, password=None, timeout=10):
+    """HTTP status from `host`, or "000" when no connection could be made (dropped by ufw: no
+    answer to the SYN within 2 s, where the test network answers in milliseconds)."""
     cred = f"-u '{user}:{password}' " if user else ""
-    result = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -m {timeout} {cred}{url}")
+    result = host.run(f"curl -s -o /dev/null -w '%{{http_code}}' --connect-timeout 2 -m {timeout} {cred}{url}")
     return result.stdout.strip() or "000"
+
+
+@contextlib.contextmanager
+def ufw_disabled(gateway_host):
+    """ufw off for the block (the proxies' own allowlist is then all that refuses clients)."""
+    gateway_host.run_expect([0], "ufw disable")
+    try:
+        yield
+    finally:
+        gateway_host.run_expect([0], "ufw --force enable")

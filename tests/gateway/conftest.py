@@ -4,6 +4,7 @@ The scenario's molecule.yml names its hosts through the verifier env:
 OG_GATEWAY (the gateway test host), OG_CLIENT (a separate client test host) and OG_PROXY.
 """
 import datetime
+import functools
 import json
 import os
 import subprocess
@@ -21,6 +22,17 @@ NETWORK = "ollama-gate"
 
 def _inventory():
     return os.environ["MOLECULE_INVENTORY_FILE"]
+
+
+@functools.cache
+def _inventory_json(name, inventory):
+    return subprocess.check_output(["ansible-inventory", "-i", inventory, "--host", name])
+
+
+def host_vars(name, inventory=None):
+    """A host's variables as the scenario's inventory defines them (a fresh copy). Read once per
+    test session: tests change hosts and pass variables with -e, they never edit the inventory."""
+    return json.loads(_inventory_json(name, inventory or _inventory()))
 
 
 def _host(name):
@@ -50,7 +62,7 @@ class Gateway:
 @pytest.fixture(scope="session")
 def gateway():
     name = os.environ["OG_GATEWAY"]
-    info = json.loads(subprocess.check_output(["ansible-inventory", "-i", _inventory(), "--host", name]))
+    info = host_vars(name)
     container = docker.from_env().containers.get(name)
     address = container.attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
     proxy = os.environ.get("OG_PROXY", "nginx")
@@ -134,8 +146,7 @@ def _scenario_users():
     name = os.environ.get("OG_GATEWAY")
     if not inventory or not name:
         return []
-    info = json.loads(subprocess.check_output(["ansible-inventory", "-i", inventory, "--host", name]))
-    return [u for u in info.get("ollama_gate_users", []) if may_log_in(u) and "password" in u]
+    return [u for u in host_vars(name, inventory).get("ollama_gate_users", []) if may_log_in(u) and "password" in u]
 
 
 def may_log_in(user):
@@ -145,10 +156,9 @@ def may_log_in(user):
     return user.get("state", "present") == "present" and not expired
 
 
-def scenario_users(state_filter=None):
+def scenario_users():
     """Every user of the scenario's inventory (also absent and expired ones)."""
-    info = json.loads(subprocess.check_output(["ansible-inventory", "-i", _inventory(), "--host", os.environ["OG_GATEWAY"]]))
-    return info.get("ollama_gate_users", [])
+    return host_vars(os.environ["OG_GATEWAY"]).get("ollama_gate_users", [])
 
 
 def pytest_generate_tests(metafunc):

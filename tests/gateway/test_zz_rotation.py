@@ -13,8 +13,9 @@ LOAD_SECONDS_MAX = 180
 
 @pytest.fixture(scope="module", autouse=True)
 def inventory_state_applied():
-    """Earlier tests left the gateway with a reduced user list: apply the inventory's again."""
-    run_playbook("playbooks/gateway.yml")
+    """Earlier tests left the gateway with a reduced user list: apply the inventory's again
+    (only users changed, so the users fast path restores it)."""
+    run_playbook("playbooks/gateway.yml", "--tags", "users")
 
 
 def generated_user():
@@ -132,7 +133,7 @@ def test_users_expiring_soon_are_listed(gateway, tmp_path):
         for u in scenario_users()
     ]
     assert any("password" not in u for u in users)
-    proc = rotate("-e", write_vars(tmp_path, {"ollama_gate_users": users}))
+    proc = rotate("--tags", "users", "-e", write_vars(tmp_path, {"ollama_gate_users": users}))
     assert f"{first} (expires {soon})" in said(proc)
     assert second + " (expires" not in said(proc)
     assert "changed=0" in proc.stdout.split("PLAY RECAP")[-1]

@@ -1,9 +1,7 @@
 """Fixtures of the https scenario: the gateways, the ACME CA host (Pebble, also the client) and
 the shared gateway test helpers. Addresses and names are those of molecule/https/molecule.yml."""
 import importlib.util
-import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,14 +20,9 @@ host = gateway_lib._host
 PEBBLE_ROOT = "/tmp/pebble-root.pem"
 
 
-def inventory_vars(name):
-    out = subprocess.check_output(["ansible-inventory", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--host", name])
-    return json.loads(out)
-
-
 @pytest.fixture(scope="session")
 def users():
-    return inventory_vars("og-tls-nginx")["ollama_gate_users"]
+    return gateway_lib.host_vars("og-tls-nginx")["ollama_gate_users"]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """After `ollama_state: absent`: no unit, binary, libraries or listener; models kept."""
 import pytest
 
+testinfra_hosts = ["og-ollama-lifecycle"]
+
 
 @pytest.mark.parametrize(
     "path",

@@ -1,6 +1,9 @@
 """After A -> B -> A, version A runs cleanly and nothing of B is left."""
 import json
 
+testinfra_hosts = ["og-ollama-upgrade"]
+
+
 A, B = "0.32.14", "0.32.15"
 
 
