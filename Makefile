@@ -14,8 +14,10 @@ JOBS ?= 2
 
 .PHONY: test lint unit molecule venv testhosts demo demo-down bench clean-testhosts
 
-## test: everything CI runs — lint, unit tests, every Molecule scenario
-test: lint unit molecule
+## test: everything CI runs — lint, unit tests, every Molecule scenario (JOBS at a time), ending
+## with a table of what each step and scenario cost
+test: venv testhosts
+	python tests/run_suite.py --jobs $(JOBS) $(SCENARIOS)
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -39,7 +41,7 @@ testhosts:
 
 ## molecule: every scenario (or SCENARIOS="a b"), JOBS at a time, ending with a table of times
 molecule: venv testhosts
-	python tests/run_molecule.py --jobs $(JOBS) $(SCENARIOS)
+	python tests/run_suite.py --steps molecule --jobs $(JOBS) $(SCENARIOS)
 
 ## demo: stand up the stack on a local throwaway test host and show it working
 demo: venv testhosts

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Run the test suite (`make test`): lint, unit tests, then Molecule scenarios side by side, and end
+with a table of what each step cost.
+
+    python tests/run_suite.py [--jobs N] [--steps lint,unit,molecule] [scenario ...]
+
+Lint (yamllint, ansible-lint) and the unit tests run first; a failure there stops the run before
+any test host starts. Then the Molecule scenarios (all when none is named): they do not share
+host names or networks (each names its own test hosts), so `--jobs` (default 2, or $OG_JOBS) of
+them run at once; what they do share (test network, networks with fixed addresses, release
+archives and server) is set up once before they start (molecule/shared/testbed.yml). The
+longest scenarios start first, so the lanes end close together.
+
+Each step's output goes to <log dir>/<step>.log ($OG_LOGS, default $OG_STATE/logs) and is
+printed whole when the step ends, so two scenarios' lines never interleave. A scenario fails
+when Molecule fails or when its verifier ran no tests (Molecule itself only logs "no tests
+found" and passes). The run ends with one row per step: result, seconds, tests passed, and for
+scenarios the seconds of each Molecule phase (create, check, converge, idempotence, verify, ...),
+then the total wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+STATE = Path(os.environ.get("OG_STATE", "/var/tmp/ollama-gate"))
+PHASES = ["destroy", "syntax", "create", "prepare", "check", "converge", "idempotence", "verify"]
+# Seconds each scenario took in the last measured run (2 jobs): only the start order depends on
+# them (longest first). A scenario not listed starts first.
+EXPECTED = {
+    "https": 420,
+    "firewall": 420,
+    "nginx": 320,
+    "caddy": 320,
+    "caddy_current": 250,
+    "ollama_lifecycle": 100,
+    "ollama": 70,
+    "default": 35,
+}
+# Molecule's phase lines: "INFO     [nginx > converge] Executing" (or, coloured, "nginx ➜ converge:")
+EVENT = re.compile(r"^INFO\s+\[?(?P<scenario>[\w-]+) (?:>|➜) (?P<phase>\w+)(?:\]|:) (?P<event>Executing|Executed)")
+# logs without colour codes (as in CI)
+PLAIN = dict(os.environ, PY_COLORS="0", ANSIBLE_FORCE_COLOR="0")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+PASSED = re.compile(r"=+ (?:.*?)(\d+) passed")
+# Steps before the scenarios: (name, commands). They run one after the other; the first failure
+# ends the run.
+CHECKS = {
+    "lint": [["yamllint", "--strict", "."], ["ansible-lint"]],
+    "unit": [["python", "-m", "pytest", "tests/unit"]],
+}
+
+
+@dataclass
+class Result:
+    name: str
+    log: Path
+    returncode: int = -1
+    seconds: float = 0.0
+    passed: int = 0
+    phases: dict = field(default_factory=dict)
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.problem
+
+    def summary(self) -> str:
+        state = "passed" if self.ok else f"FAILED ({self.problem or f'exit code {self.returncode}'})"
+        return f"=== {self.name} {state} in {self.seconds:.0f} s, {self.passed} tests passed\n"
+
+
+def all_scenarios() -> list[str]:
+    return sorted(p.parent.name for p in (PROJECT / "molecule").glob("*/molecule.yml") if p.parent.name != "shared")
+
+
+def run_logged(result: Result, commands: list[list[str]]) -> Result:
+    """Run commands one after the other (until one fails) into the result's log; count the tests
+    pytest reports passed and time each Molecule phase from its Executing/Executed lines."""
+    started = time.monotonic()
+    open_phases: dict[str, float] = {}
+    result.returncode = 0
+    with result.log.open("w") as log:
+        for command in commands:
+            log.write(f"$ {' '.join(command)}\n")
+            log.flush()
+            proc = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, bufsize=1, env=PLAIN)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                line = ANSI.sub("", line)
+                match = EVENT.match(line)
+                if match and match["phase"] in PHASES:
+                    now = time.monotonic()
+                    if match["event"] == "Executing":
+                        open_phases.setdefault(match["phase"], now)
+                    elif match["phase"] in open_phases:
+                        result.phases[match["phase"]] = (result.phases.get(match["phase"], 0.0)
+                                                         + now - open_phases.pop(match["phase"]))
+                passed = PASSED.search(line)
+                if passed:
+                    result.passed += int(passed.group(1))
+                if re.search(r"no tests found|no tests ran", line, re.I):
+                    result.problem = "no tests ran"
+            result.returncode = proc.wait()
+            if result.returncode != 0:
+                break
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def run_scenario(scenario: str, logs: Path) -> Result:
+    result = run_logged(Result(scenario, logs / f"{scenario}.log"), [["molecule", "test", "-s", scenario]])
+    if result.returncode == 0 and not result.passed and not result.problem:
+        result.problem = "its verifier reported no passed tests"
+    return result
+
+
+def table(results: list[Result], wall: float, jobs: int) -> str:
+    used = [p for p in PHASES if any(p in r.phases for r in results)]
+    head = f"{'step':18}{'result':>8}{'seconds':>9}{'tests':>7}" + "".join(f"{p:>12}" for p in used)
+    rows = [head, "-" * len(head)]
+    for r in results:
+        rows.append(f"{r.name:18}{'ok' if r.ok else 'FAILED':>8}{r.seconds:9.0f}{r.passed:7d}"
+                    + "".join(f"{r.phases[p]:12.0f}" if p in r.phases else f"{'':12}" for p in used))
+    rows.append("-" * len(head))
+    rows.append(f"{'sum':18}{'':8}{sum(r.seconds for r in results):9.0f}{sum(r.passed for r in results):7d}"
+                + "".join(f"{sum(r.phases.get(p, 0) for r in results):12.0f}" for p in used))
+    rows.append(f"total wall time {wall:.0f} s ({wall / 60:.1f} min), scenarios {jobs} at a time")
+    return "\n".join(rows) + "\n"
+
+
+def run_scenarios(scenarios: list[str], jobs: int, logs: Path) -> list[Result]:
+    """The scenarios in `jobs` lanes, longest first; each one's log printed whole when it ends."""
+    subprocess.run(["ansible-playbook", str(PROJECT / "molecule/shared/testbed.yml")], cwd=PROJECT, check=True,
+                   env=dict(os.environ, MOLECULE_PROJECT_DIRECTORY=str(PROJECT)))
+    queue = sorted(scenarios, key=lambda s: -EXPECTED.get(s, 10**6))
+    results: list[Result] = []
+    lock = threading.Lock()
+
+    def lane() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                scenario = queue.pop(0)
+                print(f"=== started {scenario} (log: {logs / scenario}.log)", flush=True)
+            result = run_scenario(scenario, logs)
+            with lock:
+                results.append(result)
+                print(f"\n=== molecule test -s {scenario}\n{result.log.read_text()}{result.summary()}", end="", flush=True)
+
+    threads = [threading.Thread(target=lane) for _ in range(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(results, key=lambda r: r.name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("OG_JOBS", "2")),
+                        help="scenarios at a time (default 2, or $OG_JOBS)")
+    parser.add_argument("--steps", default="lint,unit,molecule",
+                        help="comma-separated, of lint, unit, molecule (default: all three)")
+    args = parser.parse_args(argv)
+    steps = [s for s in args.steps.split(",") if s]
+    if set(steps) - {"lint", "unit", "molecule"}:
+        parser.error(f"--steps takes lint, unit, molecule, not {args.steps}")
+    known = all_scenarios()
+    scenarios = args.scenarios or known
+    unknown = [s for s in scenarios if s not in known]
+    if unknown:
+        parser.error(f"no such scenario: {', '.join(unknown)} (known: {', '.join(known)})")
+    jobs = max(1, min(args.jobs, len(scenarios)))
+    logs = Path(os.environ.get("OG_LOGS", STATE / "logs"))
+    logs.mkdir(parents=True, exist_ok=True)
+
+    started = time.monotonic()
+    results: list[Result] = []
+    for step in [s for s in CHECKS if s in steps]:
+        print(f"=== {step}", flush=True)
+        result = run_logged(Result(step, logs / f"{step}.log"), CHECKS[step])
+        results.append(result)
+        print(result.log.read_text() + result.summary(), end="", flush=True)
+        if not result.ok:
+            break
+    else:
+        if "molecule" in steps:
+            results += run_scenarios(scenarios, jobs, logs)
+
+    print("\n" + table(results, time.monotonic() - started, jobs), end="")
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        print(f"=== FAILED: {' '.join(failed)}")
+        return 1
+    print(f"=== passed: {' '.join(r.name for r in results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""tests/run_suite.py: what it reads from Molecule's and pytest's output, and when it fails a step."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location("run_suite", Path(__file__).resolve().parents[1] / "run_suite.py")
+run_suite = importlib.util.module_from_spec(_spec)
+sys.modules["run_suite"] = run_suite  # dataclasses look their module up there
+_spec.loader.exec_module(run_suite)
+
+
+def printing(*lines, exit_code=0):
+    """A command that prints these lines (with a pause, so phases take time) and exits."""
+    script = "import sys, time\n" + "".join(f"print({line!r}, flush=True); time.sleep(0.05)\n" for line in lines)
+    return [sys.executable, "-c", script + f"sys.exit({exit_code})"]
+
+
+def run(tmp_path, *commands):
+    return run_suite.run_logged(run_suite.Result("s", tmp_path / "s.log"), list(commands))
+
+
+@pytest.mark.parametrize(
+    "executing, executed",
+    [
+        ("INFO     [nginx > converge] Executing", "INFO     [nginx > converge] Executed: Successful"),
+        ("INFO     nginx ➜ converge: Executing", "INFO     nginx ➜ converge: Executed: Successful"),
+        ("\x1b[36mINFO    \x1b[0m \x1b[32mnginx\x1b[0m ➜ \x1b[33mconverge\x1b[0m: \x1b[36mExecuting\x1b[0m",
+         "\x1b[36mINFO    \x1b[0m \x1b[32mnginx\x1b[0m ➜ \x1b[33mconverge\x1b[0m: \x1b[32mExecuted: Successful\x1b[0m"),
+    ],
+    ids=["plain", "arrow", "coloured"],
+)
+def test_phase_times_and_passed_tests(tmp_path, executing, executed):
+    result = run(tmp_path, printing(executing, "TASK [x]", executed, "===== 12 passed, 3 skipped in 1.0s ====="))
+    assert result.ok
+    assert list(result.phases) == ["converge"] and result.phases["converge"] >= 0.05
+    assert result.passed == 12
+    assert "TASK [x]" in result.log.read_text()
+
+
+def test_passed_counted_over_several_pytest_runs(tmp_path):
+    result = run(tmp_path, printing("=== 3 passed in 1s ==="), printing("=== 1 failed, 4 passed in 2s ==="))
+    assert result.passed == 7
+
+
+def test_a_failing_command_stops_the_step(tmp_path):
+    result = run(tmp_path, printing("first", exit_code=2), printing("never printed"))
+    assert not result.ok and result.returncode == 2
+    assert "never printed" not in result.log.read_text()
+
+
+@pytest.mark.parametrize("line", ["no tests ran in 0.01s", "WARNING  No tests found in /x"])
+def test_a_verifier_without_tests_fails_even_when_molecule_passes(tmp_path, line):
+    result = run(tmp_path, printing(line))
+    assert result.returncode == 0 and not result.ok
+
+
+def test_scenario_without_passed_tests_fails(tmp_path, monkeypatch):
+    def molecule_passed_silently(result, commands):
+        assert commands == [["molecule", "test", "-s", "x"]]
+        result.returncode = 0
+        return result
+
+    monkeypatch.setattr(run_suite, "run_logged", molecule_passed_silently)
+    result = run_suite.run_scenario("x", tmp_path)
+    assert not result.ok and result.problem == "its verifier reported no passed tests"
+
+
+def test_table_has_every_step_phase_columns_and_the_total(tmp_path):
+    lint = run_suite.Result("lint", tmp_path / "lint.log", returncode=0, seconds=20)
+    nginx = run_suite.Result("nginx", tmp_path / "n.log", returncode=0, seconds=300, passed=62,
+                             phases={"converge": 40.0, "verify": 170.0})
+    broken = run_suite.Result("caddy", tmp_path / "c.log", returncode=1, seconds=100, phases={"converge": 50.0})
+    text = run_suite.table([lint, nginx, broken], wall=330, jobs=2)
+    lines = text.splitlines()
+    assert lines[0].split() == ["step", "result", "seconds", "tests", "converge", "verify"]
+    assert lines[2].split() == ["lint", "ok", "20", "0"]
+    assert lines[3].split() == ["nginx", "ok", "300", "62", "40", "170"]
+    assert lines[4].split() == ["caddy", "FAILED", "100", "0", "50"]
+    assert lines[6].split() == ["sum", "420", "62", "90", "170"]
+    assert "total wall time 330 s (5.5 min), scenarios 2 at a time" in text
+
+
+def test_unknown_scenario_refused(capsys):
+    with pytest.raises(SystemExit):
+        run_suite.main(["--steps", "molecule", "no-such-scenario"])
+    assert "no such scenario: no-such-scenario" in capsys.readouterr().err
