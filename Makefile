@@ -16,7 +16,7 @@ JOBS ?= 2
 
 ## test: everything CI runs — lint, unit tests, every Molecule scenario (JOBS at a time), ending
 ## with a table of what each step and scenario cost
-test: venv testhosts
+test: venv
 	python tests/run_suite.py --jobs $(JOBS) $(SCENARIOS)
 
 venv: $(VENV)/.installed
@@ -40,7 +40,7 @@ testhosts:
 	bash tests/testhost/setup.sh
 
 ## molecule: every scenario (or SCENARIOS="a b"), JOBS at a time, ending with a table of times
-molecule: venv testhosts
+molecule: venv
 	python tests/run_suite.py --steps molecule --jobs $(JOBS) $(SCENARIOS)
 
 ## demo: stand up the stack on a local throwaway test host and show it working

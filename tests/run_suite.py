@@ -5,16 +5,17 @@ with a table of what each step cost.
     python tests/run_suite.py [--jobs N] [--steps lint,unit,molecule] [scenario ...]
 
 Lint (yamllint, ansible-lint) and the unit tests run first; a failure there stops the run before
-any test host starts. Then the Molecule scenarios (all when none is named): they do not share
-host names or networks (each names its own test hosts), so `--jobs` (default 2, or $OG_JOBS) of
-them run at once; what they do share (test network, networks with fixed addresses, release
-archives and server) is set up once before they start (molecule/shared/testbed.yml). The
-longest scenarios start first, so the lanes end close together.
+anything is installed or started. Then the test hosts' prerequisites (tests/testhost/setup.sh:
+Docker engine, base image) and the Molecule scenarios (all when none is named): no two share a
+host name or a fixed-address network, so `--jobs` (default 2, or $OG_JOBS) of them run at once;
+what they do share (the test network, the networks with fixed addresses, release archives and
+server) is set up once before they start (molecule/shared/testbed.yml). The longest scenarios
+start first, so the lanes end close together.
 
 Each step's output goes to <log dir>/<step>.log ($OG_LOGS, default $OG_STATE/logs) and is
 printed whole when the step ends, so two scenarios' lines never interleave. A scenario fails
-when Molecule fails or when its verifier ran no tests (Molecule itself only logs "no tests
-found" and passes). The run ends with one row per step: result, seconds, tests passed, and for
+when Molecule fails, when its test sequence lacks create, converge, idempotence or verify, or
+when its verifier ran no tests (Molecule itself only logs "no tests found" and passes). The run ends with one row per step: result, seconds, tests passed, and for
 scenarios the seconds of each Molecule phase (create, check, converge, idempotence, verify, ...),
 then the total wall time.
 """
@@ -33,6 +34,8 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 STATE = Path(os.environ.get("OG_STATE", "/var/tmp/ollama-gate"))
 PHASES = ["destroy", "syntax", "create", "prepare", "check", "converge", "idempotence", "verify"]
+# Every scenario starts fresh hosts, converges, proves idempotence and runs its verifier.
+REQUIRED_PHASES = ["create", "converge", "idempotence", "verify"]
 # Seconds each scenario took in the last measured run (2 jobs): only the start order depends on
 # them (longest first). A scenario not listed starts first.
 EXPECTED = {
@@ -57,6 +60,7 @@ CHECKS = {
     "lint": [["yamllint", "--strict", "."], ["ansible-lint"]],
     "unit": [["python", "-m", "pytest", "tests/unit"]],
 }
+TESTHOSTS = [["bash", "tests/testhost/setup.sh"], ["ansible-playbook", "molecule/shared/testbed.yml"]]
 
 
 @dataclass
@@ -75,7 +79,8 @@ class Result:
 
     def summary(self) -> str:
         state = "passed" if self.ok else f"FAILED ({self.problem or f'exit code {self.returncode}'})"
-        return f"=== {self.name} {state} in {self.seconds:.0f} s, {self.passed} tests passed\n"
+        tests = f", {self.passed} tests passed" if self.passed else ""
+        return f"=== {self.name} {state} in {self.seconds:.0f} s{tests}\n"
 
 
 def all_scenarios() -> list[str]:
@@ -92,8 +97,13 @@ def run_logged(result: Result, commands: list[list[str]]) -> Result:
         for command in commands:
             log.write(f"$ {' '.join(command)}\n")
             log.flush()
-            proc = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, bufsize=1, env=PLAIN)
+            try:
+                proc = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, errors="replace", bufsize=1, env=PLAIN)
+            except OSError as exc:
+                log.write(f"{exc}\n")
+                result.returncode, result.problem = 127, f"cannot run {command[0]}: {exc.strerror}"
+                break
             assert proc.stdout is not None
             for line in proc.stdout:
                 log.write(line)
@@ -119,9 +129,15 @@ def run_logged(result: Result, commands: list[list[str]]) -> Result:
 
 
 def run_scenario(scenario: str, logs: Path) -> Result:
+    """`molecule test -s <scenario>`; passed only with the steps every scenario must have and at
+    least one passed test."""
     result = run_logged(Result(scenario, logs / f"{scenario}.log"), [["molecule", "test", "-s", scenario]])
-    if result.returncode == 0 and not result.passed and not result.problem:
-        result.problem = "its verifier reported no passed tests"
+    if result.returncode == 0 and not result.problem:
+        missing = [p for p in REQUIRED_PHASES if p not in result.phases]
+        if missing:
+            result.problem = f"no {', '.join(missing)} step in its test sequence"
+        elif not result.passed:
+            result.problem = "its verifier reported no passed tests"
     return result
 
 
@@ -140,9 +156,8 @@ def table(results: list[Result], wall: float, jobs: int) -> str:
 
 
 def run_scenarios(scenarios: list[str], jobs: int, logs: Path) -> list[Result]:
-    """The scenarios in `jobs` lanes, longest first; each one's log printed whole when it ends."""
-    subprocess.run(["ansible-playbook", str(PROJECT / "molecule/shared/testbed.yml")], cwd=PROJECT, check=True,
-                   env=dict(os.environ, MOLECULE_PROJECT_DIRECTORY=str(PROJECT)))
+    """The scenarios in `jobs` lanes, longest first; each one's log printed whole when it ends.
+    A scenario that did not get to report (the runner itself failed) is a failed one."""
     queue = sorted(scenarios, key=lambda s: -EXPECTED.get(s, 10**6))
     results: list[Result] = []
     lock = threading.Lock()
@@ -154,7 +169,12 @@ def run_scenarios(scenarios: list[str], jobs: int, logs: Path) -> list[Result]:
                     return
                 scenario = queue.pop(0)
                 print(f"=== started {scenario} (log: {logs / scenario}.log)", flush=True)
-            result = run_scenario(scenario, logs)
+            try:
+                result = run_scenario(scenario, logs)
+            except BaseException as exc:  # whatever broke, it is this scenario's failure
+                result = Result(scenario, logs / f"{scenario}.log", returncode=1, problem=f"runner error: {exc!r}")
+                if not result.log.exists():
+                    result.log.write_text("")
             with lock:
                 results.append(result)
                 print(f"\n=== molecule test -s {scenario}\n{result.log.read_text()}{result.summary()}", end="", flush=True)
@@ -164,6 +184,8 @@ def run_scenarios(scenarios: list[str], jobs: int, logs: Path) -> list[Result]:
         thread.start()
     for thread in threads:
         thread.join()
+    for scenario in sorted(set(scenarios) - {r.name for r in results}):
+        results.append(Result(scenario, logs / f"{scenario}.log", returncode=1, problem="did not run"))
     return sorted(results, key=lambda r: r.name)
 
 
@@ -179,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if set(steps) - {"lint", "unit", "molecule"}:
         parser.error(f"--steps takes lint, unit, molecule, not {args.steps}")
     known = all_scenarios()
-    scenarios = args.scenarios or known
+    scenarios = list(dict.fromkeys(args.scenarios)) or known
     unknown = [s for s in scenarios if s not in known]
     if unknown:
         parser.error(f"no such scenario: {', '.join(unknown)} (known: {', '.join(known)})")
@@ -198,7 +220,13 @@ def main(argv: list[str] | None = None) -> int:
             break
     else:
         if "molecule" in steps:
-            results += run_scenarios(scenarios, jobs, logs)
+            # the Docker engine and base image (installed, started, built when missing), then the testbed
+            print("=== testhosts", flush=True)
+            result = run_logged(Result("testhosts", logs / "testhosts.log"), TESTHOSTS)
+            results.append(result)
+            print(result.log.read_text() + result.summary(), end="", flush=True)
+            if result.ok:
+                results += run_scenarios(scenarios, jobs, logs)
 
     print("\n" + table(results, time.monotonic() - started, jobs), end="")
     failed = [r.name for r in results if not r.ok]

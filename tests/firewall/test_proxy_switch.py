@@ -69,4 +69,8 @@ def test_nginx_serving_another_site_keeps_it(gateway_host, inside, url, users, b
         assert_served_by("nginx", gateway_host, inside, url, users)
         assert gateway_host.check_output("curl -sS http://127.0.0.1:8181/") == "other site"
     finally:
-        gateway_host.run(f"rm -f {OTHER_SITE} && systemctl reload nginx")
+        gateway_host.run_expect([0], f"rm -f {OTHER_SITE} && nginx -t && systemctl reload nginx")
+    # and without the other site, the gateway is as a plain nginx gateway should be
+    assert_served_by("nginx", gateway_host, inside, url, users)
+    assert not gateway_host.file("/etc/caddy/ollama-gateway.users").exists
+    assert gateway_host.run("curl -sS http://127.0.0.1:8181/").rc == 7

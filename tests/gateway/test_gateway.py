@@ -94,12 +94,12 @@ def test_20mb_body_is_not_refused(client, gateway):
 
 def test_ollama_port_not_reachable_from_client(client, gateway, gateway_host):
     # site.yml's firewall drops it: a connect timeout (not a refusal or a name error)
-    dropped = client.run(f"curl -sS --connect-timeout 2 http://{gateway.name}:11434/")
+    dropped = client.run(f"curl -sS --connect-timeout 2 http://{gateway.address}:11434/")
     assert dropped.rc == 28, dropped.stderr
     # and behind the firewall nothing listens there (Ollama is on loopback): refused
     gateway_host.run_expect([0], "ufw disable")
     try:
-        refused = client.run(f"curl -sS --connect-timeout 2 http://{gateway.name}:11434/")
+        refused = client.run(f"curl -sS --connect-timeout 2 http://{gateway.address}:11434/")
         assert refused.rc == 7, refused.stderr
     finally:
         gateway_host.run_expect([0], "ufw --force enable")

@@ -75,12 +75,12 @@ def test_rerun_with_same_list_changes_nothing(users, tmp_path):
 
 
 def test_removed_user_gets_401_others_200(client, gateway, users, tmp_path):
+    """Both ways of removing someone in one run: the entry deleted, or left with state: absent."""
+    assert len(users) >= 3, "the scenario needs three users with passwords"
     users[0]["password"] = NEW_PASSWORD
-    removed, kept = users[-1], users[:-1]
-    gateway_run(tmp_path, kept)
-    assert status(client, gateway, removed["name"], removed["password"]) == 401
+    deleted, absent, kept = users[-1], users[-2], users[:-2]
+    gateway_run(tmp_path, kept + [{"name": absent["name"], "state": "absent"}])
+    assert status(client, gateway, deleted["name"], deleted["password"]) == 401
+    assert status(client, gateway, absent["name"], absent["password"]) == 401
     for user in kept:
         assert status(client, gateway, user["name"], user["password"]) == 200
-    # the same with state: absent, through the users fast path
-    gateway_run(tmp_path, kept[:-1] + [{"name": kept[-1]["name"], "state": "absent"}], "--tags", "users")
-    assert status(client, gateway, kept[-1]["name"], kept[-1]["password"]) == 401

@@ -56,15 +56,100 @@ def test_a_verifier_without_tests_fails_even_when_molecule_passes(tmp_path, line
     assert result.returncode == 0 and not result.ok
 
 
-def test_scenario_without_passed_tests_fails(tmp_path, monkeypatch):
-    def molecule_passed_silently(result, commands):
-        assert commands == [["molecule", "test", "-s", "x"]]
-        result.returncode = 0
+def molecule_ran(phases, passed=0):
+    def run_logged(result, commands):
+        assert commands == [["molecule", "test", "-s", result.name]]
+        result.returncode, result.phases, result.passed = 0, dict.fromkeys(phases, 1.0), passed
+        return result
+    return run_logged
+
+
+ALL_PHASES = ["create", "converge", "idempotence", "verify"]
+
+
+@pytest.mark.parametrize(
+    "phases, passed, problem",
+    [
+        (ALL_PHASES, 3, ""),
+        (ALL_PHASES, 0, "its verifier reported no passed tests"),
+        (["create", "converge", "verify"], 3, "no idempotence step in its test sequence"),
+        (["create", "verify"], 3, "no converge, idempotence step in its test sequence"),
+    ],
+)
+def test_scenario_needs_every_step_and_passed_tests(tmp_path, monkeypatch, phases, passed, problem):
+    monkeypatch.setattr(run_suite, "run_logged", molecule_ran(phases, passed))
+    result = run_suite.run_scenario("x", tmp_path)
+    assert result.ok == (not problem) and result.problem == problem
+
+
+@pytest.fixture
+def suite(tmp_path, monkeypatch):
+    """main() with lint, unit, testhosts and each scenario replaced by a given outcome: an exit
+    code, or an exception raised inside the runner. Returns (outcomes, calls)."""
+    outcomes = {"lint": 0, "unit": 0, "testhosts": 0, "a": 0, "b": 0, "c": 0}
+    calls = []
+    monkeypatch.setenv("OG_LOGS", str(tmp_path))
+    monkeypatch.setattr(run_suite, "all_scenarios", lambda: ["a", "b", "c"])
+
+    def run_logged(result, commands):
+        calls.append(result.name)
+        result.returncode = outcomes[result.name]
+        result.log.write_text("")
         return result
 
-    monkeypatch.setattr(run_suite, "run_logged", molecule_passed_silently)
-    result = run_suite.run_scenario("x", tmp_path)
-    assert not result.ok and result.problem == "its verifier reported no passed tests"
+    def run_scenario(name, logs):
+        calls.append(name)
+        if isinstance(outcomes[name], Exception):
+            raise outcomes[name]
+        result = run_suite.Result(name, logs / f"{name}.log", returncode=outcomes[name], passed=1)
+        result.log.write_text("")
+        return result
+
+    monkeypatch.setattr(run_suite, "run_logged", run_logged)
+    monkeypatch.setattr(run_suite, "run_scenario", run_scenario)
+    return outcomes, calls
+
+
+def test_all_passing_exits_0(suite, capsys):
+    assert run_suite.main([]) == 0
+    assert sorted(suite[1]) == ["a", "b", "c", "lint", "testhosts", "unit"]
+    assert "=== passed: lint unit testhosts a b c" in capsys.readouterr().out
+
+
+def test_a_failed_scenario_fails_the_run(suite, capsys):
+    suite[0]["b"] = 1
+    assert run_suite.main([]) == 1
+    assert "=== FAILED: b" in capsys.readouterr().out
+
+
+def test_a_runner_error_in_a_lane_fails_the_run_and_the_other_scenarios_still_run(suite, capsys):
+    suite[0]["b"] = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+    assert run_suite.main([]) == 1
+    out = capsys.readouterr().out
+    assert "=== b FAILED (runner error: UnicodeDecodeError" in out and "=== FAILED: b" in out
+    assert {"a", "c"} <= set(suite[1])
+
+
+def test_lint_failure_stops_before_any_test_host(suite):
+    suite[0]["lint"] = 1
+    assert run_suite.main([]) == 1
+    assert suite[1] == ["lint"]
+
+
+def test_testhosts_failure_runs_no_scenario(suite):
+    suite[0]["testhosts"] = 1
+    assert run_suite.main(["--steps", "molecule"]) == 1
+    assert suite[1] == ["testhosts"]
+
+
+def test_a_scenario_named_twice_runs_once(suite):
+    assert run_suite.main(["--steps", "molecule", "a", "a"]) == 0
+    assert suite[1] == ["testhosts", "a"]
+
+
+def test_a_missing_command_is_a_failure_not_a_crash(tmp_path):
+    result = run(tmp_path, ["/nonexistent/molecule", "test"])
+    assert not result.ok and result.returncode == 127 and "cannot run /nonexistent/molecule" in result.problem
 
 
 def test_table_has_every_step_phase_columns_and_the_total(tmp_path):
