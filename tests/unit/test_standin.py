@@ -516,6 +516,71 @@ def test_v1_chat_completions_without_streaming(server):
     assert (status, error["error"]["type"]) == (400, "invalid_request_error")
 
 
+
+def test_v1_responses_with_the_openai_sdk(server):
+    import openai
+
+    client = openai.OpenAI(base_url=f"http://{server.address}/v1", api_key="unused")
+    reply = client.responses.create(model="llama3.2", input="Why is the sky blue?")
+    assert reply.status == "completed" and reply.output_text and reply.usage.output_tokens == 20
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(model="no-such-model", input="hi")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "message"),
+    [
+        ("/v1/images/generations", {"model": "llama3.2", "prompt": "a cat"}, 400, "does not support image generation"),
+        ("/v1/images/edits", {"model": "no-such-model"}, 404, "model 'no-such-model' not found"),
+        ("/v1/audio/transcriptions", b'--b\r\nContent-Disposition: form-data; name="model"\r\n\r\nllama3.2\r\n--b--\r\n',
+         400, "does not support audio transcription"),
+    ],
+)
+def test_v1_image_and_audio_routes_need_such_a_model(server, path, body, status, message):
+    headers = {"Content-Type": "multipart/form-data; boundary=b"} if isinstance(body, bytes) else {}
+    got, _, reply = call(server, "POST", path, body, headers)
+    assert got == status and message in json.loads(reply)["error"]["message"]
+
+
+# --------------------------------------------------------------------------- Anthropic compatibility
+
+
+def test_v1_messages_with_the_anthropic_sdk(server):
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=f"http://{server.address}", api_key="unused")
+    message = client.messages.create(model="llama3.2", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+    assert message.type == "message" and message.role == "assistant" and message.content[0].text
+    assert message.stop_reason == "end_turn" and message.usage.output_tokens == 20
+    with client.messages.stream(model="llama3.2", max_tokens=64, messages=[{"role": "user", "content": "hi"}]) as stream:
+        assert stream.get_final_text() == message.content[0].text
+    with pytest.raises(anthropic.NotFoundError):
+        client.messages.create(model="no-such-model", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+    status, error = call_json(server, "POST", "/v1/messages", {"model": "llama3.2"})
+    assert status == 400 and error["type"] == "error" and error["error"]["type"] == "invalid_request_error"
+
+
+# --------------------------------------------------------------------------- account and cloud routes
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "error"),
+    [
+        ("POST", "/api/me", 401, "unauthorized"),
+        ("POST", "/api/signout", 401, "not signed in"),
+        ("DELETE", "/api/user/keys/c3NoLWVkMjU1MTk", 401, "not signed in"),
+        ("POST", "/api/experimental/web_search", 401, "unauthorized"),
+        ("POST", "/api/experimental/web_fetch", 401, "unauthorized"),
+    ],
+)
+def test_account_routes_answer_as_a_server_that_is_not_signed_in(server, method, path, status, error):
+    got, reply = call_json(server, method, path, {} if method == "POST" else None)
+    assert (got, reply["error"]) == (status, error)
+
+
+def test_api_status(server):
+    assert call_json(server, "GET", "/api/status") == (200, {"cloud": {"disabled": False, "signed_in": False}})
+
 # --------------------------------------------------------------------------- CLI
 
 

@@ -1150,6 +1150,16 @@ ROUTES = [
     ("POST", "/v1/chat/completions", "h_openai_chat"), ("POST", "/v1/completions", "h_openai_completions"),
     ("POST", "/v1/embeddings", "h_openai_embeddings"),
     ("GET", "/v1/models", "h_openai_models"), ("GET", "/v1/models/:model", "h_openai_model"),
+    ("POST", "/v1/responses", "h_openai_responses"),
+    ("POST", "/v1/images/generations", "h_openai_images"), ("POST", "/v1/images/edits", "h_openai_images"),
+    ("POST", "/v1/audio/transcriptions", "h_openai_transcriptions"),
+    # Anthropic compatibility
+    ("POST", "/v1/messages", "h_anthropic_messages"),
+    # ollama.com account and cloud features (this server is never signed in)
+    ("GET", "/api/status", "h_status"),
+    ("POST", "/api/me", "h_me"), ("POST", "/api/signout", "h_signout"),
+    ("DELETE", "/api/user/keys/:encodedKey", "h_signout"),
+    ("POST", "/api/experimental/web_search", "h_cloud_only"), ("POST", "/api/experimental/web_fetch", "h_cloud_only"),
 ]
 _ROUTE_PATTERNS = [(m, re.compile(re.sub(r":(\w+)", r"(?P<\1>[^/]+)", p)), h) for m, p, h in ROUTES]
 
@@ -1993,6 +2003,159 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, f"model '{name.display() if name else model}' not found")
         self._json(200, {"id": model, "object": "model", "created": found.modified_ns // 10**9,
                          "owned_by": found.name.namespace}, "application/json", newline=True)
+
+    def h_openai_responses(self):
+        """OpenAI's Responses API (non-streaming and streaming), text in and out."""
+        started = time.monotonic()
+        req = self._openai_request("openai.ResponsesRequest")
+        raw = self._get(req, "model", str, "")
+        value = req.get("input")
+        if isinstance(value, str):
+            prompt = value
+        elif isinstance(value, list) and value:
+            prompt = self._openai_messages([{"role": m.get("role", "user") if isinstance(m, dict) else "",
+                                             "content": self._responses_text(m)} for m in value])
+        else:
+            raise ApiError(400, "input is required", "invalid_request_error")
+        options = self._openai_options({**req, "max_tokens": req.get("max_output_tokens")})
+        model = self._local_model(raw)
+        response_id, message_id = f"resp_{random.randrange(10**6)}", f"msg_{random.randrange(10**6)}"
+        with self.server.queue.slot():
+            self.server.touch(model, None, options)
+            collected = list(self._chat_responses(raw, model, prompt, options, started))
+        final = collected[-1]
+        text = "".join(r["message"]["content"] for r in collected)
+        body = {"id": response_id, "object": "response", "created_at": int(time.time()), "status": "completed",
+                "model": raw, "output": [{"type": "message", "id": message_id, "status": "completed",
+                                          "role": "assistant",
+                                          "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+                "usage": {"input_tokens": final.get("prompt_eval_count", 0),
+                          "output_tokens": final.get("eval_count", 0),
+                          "total_tokens": final.get("prompt_eval_count", 0) + final.get("eval_count", 0)}}
+        if self._get(req, "stream", bool, False):
+            self._start_stream("text/event-stream")
+            for kind, data in (("response.created", {"response": {**body, "status": "in_progress", "output": []}}),
+                               ("response.output_text.delta", {"item_id": message_id, "delta": text}),
+                               ("response.completed", {"response": body})):
+                self._chunk(f"event: {kind}\n".encode() + b"data: " + go_json({"type": kind, **data}) + b"\n\n")
+            self._end_stream()
+            return
+        self._json(200, body, "application/json", newline=True)
+
+    @staticmethod
+    def _responses_text(item) -> str:
+        content = item.get("content") if isinstance(item, dict) else None
+        if isinstance(content, list):
+            return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        return content if isinstance(content, str) else ""
+
+    def h_openai_images(self):
+        """Image generation needs an image model; the catalogue's models are text models."""
+        req = self._openai_request("openai.ImageGenerationRequest")
+        raw = self._get(req, "model", str, "")
+        model = self._local_model(raw)
+        if "image" not in model.capabilities:
+            raise ApiError(400, f"{go_quote(raw)} does not support image generation", "invalid_request_error")
+
+    def h_openai_transcriptions(self):
+        """Speech to text needs an audio model; the multipart form's model field names it."""
+        self._openai = True
+        body = self._body.read().decode("utf-8", errors="replace")
+        found = re.search(r'name="model"\r?\n\r?\n([^\r\n]*)', body)
+        if not found:
+            raise ApiError(400, "model is required", "invalid_request_error")
+        model = self._local_model(found.group(1))
+        if "audio" not in model.capabilities:
+            raise ApiError(400, f"{go_quote(found.group(1))} does not support audio transcription",
+                           "invalid_request_error")
+
+    # -- Anthropic compatibility (/v1/messages)
+
+    def _anthropic_error(self, status: int, kind: str, message: str) -> None:
+        self._json(status, {"type": "error", "error": {"type": kind, "message": message}}, "application/json")
+
+    def h_anthropic_messages(self):
+        started = time.monotonic()
+        try:
+            req = self._json_body("anthropic.MessagesRequest")
+        except ApiError as exc:
+            self._anthropic_error(400, "invalid_request_error", exc.message)
+            return
+        raw = req.get("model") if isinstance(req.get("model"), str) else ""
+        messages = req.get("messages")
+        if not raw or not isinstance(req.get("max_tokens"), int) or not isinstance(messages, list) or not messages:
+            self._anthropic_error(400, "invalid_request_error", "model, max_tokens and messages are required")
+            return
+        name = ModelName.parse(raw)
+        model = self.server.store.load(name) if name else None
+        if model is None:
+            self._anthropic_error(404, "not_found_error", f"model '{raw}' not found")
+            return
+        lines = []
+        system = req.get("system")
+        if isinstance(system, str) and system:
+            lines.append(f"system: {system}")
+        for message in messages:
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, list):
+                content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+            lines.append(f"{message.get('role', '') if isinstance(message, dict) else ''}: {content or ''}")
+        options = {"num_predict": req["max_tokens"]}
+        message_id = f"msg_{secrets.token_hex(12)}"
+        with self.server.queue.slot():
+            self.server.touch(model, None, options)
+            responses = self._chat_responses(raw, model, "\n".join(lines), options, started)
+            if req.get("stream") is True:
+                self._anthropic_stream(message_id, raw, responses)
+                return
+            collected = list(responses)
+        final = collected[-1]
+        self._json(200, {
+            "id": message_id, "type": "message", "role": "assistant", "model": raw,
+            "content": [{"type": "text", "text": "".join(r["message"]["content"] for r in collected)}],
+            "stop_reason": "max_tokens" if final.get("done_reason") == "length" else "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": final.get("prompt_eval_count", 0), "output_tokens": final.get("eval_count", 0)},
+        }, "application/json")
+
+    def _anthropic_stream(self, message_id: str, raw: str, responses: Iterator[dict]) -> None:
+        def event(kind: str, data: dict) -> None:
+            self._chunk(f"event: {kind}\n".encode() + b"data: " + go_json({"type": kind, **data}) + b"\n\n")
+
+        self._start_stream("text/event-stream")
+        event("message_start", {"message": {"id": message_id, "type": "message", "role": "assistant", "model": raw,
+                                            "content": [], "stop_reason": None, "stop_sequence": None,
+                                            "usage": {"input_tokens": 0, "output_tokens": 0}}})
+        event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+        final = {}
+        for response in responses:
+            final = response
+            if response["message"]["content"]:
+                event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
+                                                                    "text": response["message"]["content"]}})
+        event("content_block_stop", {"index": 0})
+        event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                "usage": {"output_tokens": final.get("eval_count", 0)}})
+        event("message_stop", {})
+        self._end_stream()
+
+    # -- ollama.com account and cloud features: this server is not signed in
+
+    def _signin_url(self) -> str:
+        key = base64.b64encode(f"ssh-ed25519 standin-{socket.gethostname()}".encode()).decode()
+        return f"https://ollama.com/connect?name={urllib.parse.quote(socket.gethostname())}&key={key}"
+
+    def h_status(self):
+        self._json(200, {"cloud": {"disabled": go_bool("OLLAMA_NO_CLOUD"), "signed_in": False}})
+
+    def h_me(self):
+        self._json(401, {"error": "unauthorized", "signin_url": self._signin_url()})
+
+    def h_signout(self, encodedKey: str = ""):  # noqa: N803 - gin's parameter name
+        self._json(401, {"error": "not signed in"})
+
+    def h_cloud_only(self):
+        self._json(401, {"error": "unauthorized", "signin_url": self._signin_url()})
 
 
 # --------------------------------------------------------------------------- ollama serve
