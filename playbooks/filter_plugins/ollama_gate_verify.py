@@ -3,6 +3,7 @@ store, and the user-list check of the preflight (the same code the gateway roles
 from roles/gateway_users)."""
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime
 import fcntl
@@ -34,7 +35,8 @@ def _failure(result) -> str:
 
 
 def ollama_gate_verify_report(anonymous, versions, tags, names) -> list[str]:
-    """Lines like 'PASS  user alice -> HTTP 200, version 0.32.15, models: llama3.2:latest'.
+    """Lines like 'PASS  user alice -> HTTP 200, version 0.32.15, models: llama3.2:latest'
+    ('key alice~laptop (Bearer)' for an API key's account).
 
     anonymous: uri result without credentials; versions/tags: uri loop results, one per name.
     """
@@ -52,8 +54,9 @@ def ollama_gate_verify_report(anonymous, versions, tags, names) -> list[str]:
         models = _json(tag).get("models")
         ok = version.get("status") == 200 and tag.get("status") == 200 and isinstance(models, list)
         listed = ", ".join(m.get("name", "?") for m in models or []) or "none"
+        what = f"key {name} (Bearer)" if "~" in name else f"user {name}"
         lines.append(
-            f"{'PASS' if ok else 'FAIL'}  user {name} -> HTTP {version.get('status')}/{tag.get('status')}, "
+            f"{'PASS' if ok else 'FAIL'}  {what} -> HTTP {version.get('status')}/{tag.get('status')}, "
             f"version {_json(version).get('version', '?')}, models: {listed}"
         )
     return lines
@@ -64,15 +67,37 @@ def ollama_gate_active_users(users) -> list[dict]:
     return _gateway_users._present(users or [])
 
 
+def ollama_gate_accounts(users) -> list[dict]:
+    """The user list expanded into accounts: each user, then one <user>~<key> per API key."""
+    return _gateway_users.gateway_accounts(users or [])
+
+
+def ollama_gate_rotation_names(request, accounts) -> list[str]:
+    """The accounts a rotation request names: "all", or a list (or comma-separated string) of
+    user names, API keys (<user>~<key>) and <user>~* (all of a user's keys). Names that match
+    nothing are returned as given, for the caller's check."""
+    names = [a["name"] for a in _gateway_users._present(accounts or [])]
+    if request in ("all", ["all"]):
+        return names
+    words = request.split(",") if isinstance(request, str) else list(request or [])
+    chosen: list[str] = []
+    for word in (str(w).strip() for w in words):
+        if not word:
+            continue
+        matches = [n for n in names if n.startswith(word[:-1])] if word.endswith("~*") else [word]
+        chosen += [m for m in (matches or [word]) if m not in chosen]
+    return chosen
+
+
 CREDENTIAL_LENGTH = 32
 CREDENTIAL_ALPHABET = string.ascii_letters + string.digits
 
 
 def ollama_gate_expiring(users, days: int) -> list[str]:
-    """'name (expires YYYY-MM-DD)' for users who may log in and expire within `days` days."""
+    """'name (expires YYYY-MM-DD)' for users and API keys who may log in and expire within `days` days."""
     limit = datetime.date.today() + datetime.timedelta(days=int(days))
     return [
-        f"{u['name']} (expires {u['expires']})" for u in _gateway_users._present(users or [])
+        f"{u['name']} (expires {u['expires']})" for u in _gateway_users._present(ollama_gate_accounts(users))
         if u.get("expires") and _gateway_users._expiry(u["expires"]) <= limit
     ]
 
@@ -92,14 +117,17 @@ def ollama_gate_rotation_report(rotated, generated, store: str, written: bool = 
 
 
 def _credential_path(directory: str, name: str) -> Path:
-    if not _gateway_users.NAME_RE.match(str(name)):
+    """<store>/<user>, or <store>/<user>~<key> for an API key."""
+    if not all(_gateway_users.NAME_RE.match(part) for part in str(name).split("~", 1)):
         raise AnsibleFilterError(f"ollama_gate_users: name {name!r} cannot name a credential file")
     return Path(directory) / name
 
 
 def ollama_gate_generated_users(users) -> list[str]:
-    """Users who may log in and have no password in the inventory: theirs come from the store."""
-    return [u["name"] for u in _gateway_users._present(users or []) if not u.get("password")]
+    """Accounts who may log in and whose credential comes from the store: users without a
+    password in the inventory, and every API key (<user>~<key>)."""
+    return [u["name"] for u in _gateway_users._present(ollama_gate_accounts(users))
+            if not u.get("password") or "key" in u]
 
 
 def ollama_gate_credentials_missing(users, directory: str) -> list[str]:
@@ -108,7 +136,29 @@ def ollama_gate_credentials_missing(users, directory: str) -> list[str]:
 
 
 def _new_credential() -> str:
+    """32 random letters and digits: 190 bits."""
     return "".join(secrets.choice(CREDENTIAL_ALPHABET) for _ in range(CREDENTIAL_LENGTH))
+
+
+KEY_PREFIX = "og_"
+
+
+def _new_key(account: str) -> str:
+    """An API key: "og_" + base64("<user>~<key>:<secret>"), the Basic credential of the key's
+    account (the gateways turn a Bearer or x-api-key key back into it); the secret is a new
+    credential (190 bits)."""
+    return KEY_PREFIX + base64.b64encode(f"{account}:{_new_credential()}".encode()).decode()
+
+
+def _key_secret(account: str, key: str, path: Path) -> str:
+    """The secret inside a stored API key, which must be this account's."""
+    try:
+        name, sep, secret = base64.b64decode(key.removeprefix(KEY_PREFIX), validate=True).decode().partition(":")
+    except ValueError:
+        name, sep, secret = "", "", ""
+    if not key.startswith(KEY_PREFIX) or not sep or name != account or not secret:
+        raise AnsibleFilterError(f"{path} does not hold an API key of {account} (rotate it to make a new one)")
+    return secret
 
 
 VAULT_HEADER = "$ANSIBLE_VAULT;"
@@ -175,16 +225,22 @@ def ollama_gate_credentials(
 
     Users without an explicit password get one from the controller-side store `directory`
     (one file per user, 0600, directory 0700); a missing one is generated (32 random letters
-    and digits) and stored first. Users named in `renew` get a new one, once per `renewal`
+    and digits) and stored first. The list comes back expanded into accounts (gateway_accounts):
+    each API key is an account <user>~<key> whose store file holds the key itself (handed to the
+    key's user) and whose password is the key's secret; a key with state absent is deleted from
+    the store. Users named in `renew` get a new one, once per `renewal`
     (an id of the rotation run: every host of the run gets the same new credential).
     With create false (check mode) nothing is written: new credentials exist in memory only.
     With vault_password_file, new credentials are stored vault-encrypted (and encrypted ones
     are read with it; plain ones stay readable).
     """
-    users = list(users or [])
+    users = _gateway_users.gateway_accounts(users or [])
     renew = set(renew or [])
     may_log_in = {u["name"] for u in _gateway_users._present(users)}
-    pending = [u for u in users if not u.get("password") and u.get("name") in may_log_in]
+    pending = [u for u in users if (not u.get("password") or "key" in u) and u.get("name") in may_log_in]
+    revoked = [u for u in users if "key" in u and u.get("state", "present") == "absent"]
+    if revoked and create:
+        pending += revoked
     vault = _vault(vault_password_file) if pending else None
     if pending and create:
         with _store_lock(Path(directory)):
@@ -196,7 +252,13 @@ def _resolve(users, directory, may_log_in, renew, renewal, create, vault) -> lis
     resolved = []
     for user in users:
         user = dict(user)
-        if user.get("password") or user.get("name") not in may_log_in:
+        is_key = "key" in user
+        if is_key and user.get("state", "present") == "absent" and create:
+            # a revoked key is deleted from the store: it can never come back
+            path = _credential_path(directory, user["name"])
+            path.unlink(missing_ok=True)
+            path.with_name(f".{path.name}.renewal").unlink(missing_ok=True)
+        if (user.get("password") and not is_key) or user.get("name") not in may_log_in:
             resolved.append(user)
             continue
         path = _credential_path(directory, user["name"])
@@ -204,15 +266,17 @@ def _resolve(users, directory, may_log_in, renew, renewal, create, vault) -> lis
         renewing = user["name"] in renew and not (
             renewal and marker.exists() and marker.read_text().strip() == renewal
         )
+        new = _new_key(user["name"]) if is_key else _new_credential()
         if path.exists() and not renewing:
-            user["password"] = _read_credential(path, vault)
+            credential = _read_credential(path, vault)
         elif create:
-            _store_credential(path, _new_credential(), vault)
+            _store_credential(path, new, vault)
             if renewing and renewal:
                 marker.write_text(renewal + "\n")
-            user["password"] = _read_credential(path, vault)
+            credential = _read_credential(path, vault)
         else:
-            user["password"] = _new_credential()
+            credential = new
+        user["password"] = _key_secret(user["name"], credential, path) if is_key else credential
         resolved.append(user)
     return resolved
 
@@ -222,9 +286,13 @@ class FilterModule:
         return {
             "ollama_gate_verify_report": ollama_gate_verify_report,
             "ollama_gate_active_users": ollama_gate_active_users,
+            "ollama_gate_accounts": ollama_gate_accounts,
+            "ollama_gate_rotation_names": ollama_gate_rotation_names,
             "ollama_gate_users_problems": _gateway_users.gateway_users_problems,
             "ollama_gate_networks_problems": _gateway_users.gateway_networks_problems,
             "ollama_gate_tls_problems": _gateway_users.gateway_tls_problems,
+            "ollama_gate_endpoints_problems": _gateway_users.gateway_endpoints_problems,
+            "ollama_gate_origins_problems": _gateway_users.gateway_origins_problems,
             "ollama_gate_credentials": ollama_gate_credentials,
             "ollama_gate_credentials_missing": ollama_gate_credentials_missing,
             "ollama_gate_generated_users": ollama_gate_generated_users,
