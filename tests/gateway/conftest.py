@@ -3,11 +3,15 @@
 The scenario's molecule.yml names its hosts through the verifier env:
 OG_GATEWAY (the gateway test host), OG_CLIENT (a separate client test host) and OG_PROXY.
 """
+import base64
 import datetime
 import functools
+import importlib.util
 import json
 import os
+import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +98,11 @@ class Reply:
 
 
 def curl(client, url, user=None, password=None, headers=(), method="GET", data_file=None, timeout=30, head_only=False):
-    """One request from the client host with curl; returns status, headers (lower-case) and body."""
-    cmd = ["curl", "-sS", "-o", "/tmp/og-body", "-D", "/tmp/og-head", "-w", "%{http_code}", "-m", str(timeout)]
+    """One request from the client host with curl; returns status, headers (lower-case) and body.
+    The path is sent exactly as given (--path-as-is: no dot-segment squashing; --globoff: braces
+    and brackets are not curl patterns)."""
+    cmd = ["curl", "-sS", "--path-as-is", "--globoff", "-o", "/tmp/og-body", "-D", "/tmp/og-head", "-w", "%{http_code}",
+           "-m", str(timeout)]
     cmd += ["-I"] if head_only else ["-X", method]
     if user is not None:
         cmd += ["-u", f"{user}:{password}"]
@@ -109,8 +116,9 @@ def curl(client, url, user=None, password=None, headers=(), method="GET", data_f
     parsed = {}
     for line in head.splitlines()[1:]:
         key, sep, value = line.partition(":")
-        if sep:
-            parsed[key.strip().lower()] = value.strip()
+        if sep:  # a header sent twice reads as one, values joined (RFC 9110 5.3)
+            key = key.strip().lower()
+            parsed[key] = f"{parsed[key]}, {value.strip()}" if key in parsed else value.strip()
     return Reply(int(status), parsed, client.file("/tmp/og-body").content_string)
 
 
@@ -149,6 +157,37 @@ def _scenario_users():
     return [u for u in host_vars(name, inventory).get("ollama_gate_users", []) if may_log_in(u) and "password" in u]
 
 
+_policy_spec = importlib.util.spec_from_file_location(
+    "ollama_gate_gateway_users_filters", PROJECT / "roles/gateway_users/filter_plugins/gateway_users.py")
+gateway_filters = importlib.util.module_from_spec(_policy_spec)
+_policy_spec.loader.exec_module(gateway_filters)
+
+
+def scenario_accounts():
+    """The scenario's users expanded as the gateways see them: each user, then <user>~<key> per API key."""
+    return gateway_filters.gateway_accounts(scenario_users())
+
+
+STORE = Path(os.environ.get("MOLECULE_INVENTORY_FILE", "/nonexistent")).parent / "credentials"
+
+
+def key_of(role):
+    """(account, key) of the first present API key of a user with this role, from the credential store."""
+    for user in scenario_users():
+        if user.get("role", "user") == role and user.get("state", "present") == "present":
+            for key in user.get("keys", []):
+                if key.get("state", "present") == "present":
+                    account = f"{user['name']}~{key['name']}"
+                    return account, (STORE / account).read_text().strip()
+    raise AssertionError(f"the scenario needs a user with role {role} and an API key")
+
+
+def altered(key):
+    """The key with one character of its secret changed (not just a padding bit)."""
+    middle = len(key) // 2
+    return key[:middle] + ("A" if key[middle] != "A" else "B") + key[middle + 1:]
+
+
 def may_log_in(user):
     """Listed as present and not past its expiry date."""
     expires = user.get("expires")
@@ -165,3 +204,80 @@ def pytest_generate_tests(metafunc):
     if "user" in metafunc.fixturenames:
         users = _scenario_users()
         metafunc.parametrize("user", users, ids=[u["name"] for u in users])
+
+
+class OllamaLog:
+    """Requests that reached Ollama (the stand-in's gin log lines in the journal), since a mark:
+    tells "refused at the gateway" from "answered by Ollama"."""
+
+    LINE = re.compile(r'\[GIN\] .*\| +(?P<status>\d{3}) \|.*\| (?P<method>[A-Z]+) +"(?P<path>[^"]*)"')
+
+    def __init__(self, host):
+        self.host = host
+        self.cursor = None
+
+    def mark(self):
+        out = self.host.check_output("journalctl -u ollama.service -n 0 --show-cursor --no-pager")
+        self.cursor = out.split("-- cursor: ")[-1].strip()
+
+    def requests(self, wait_for=()):
+        """(method, decoded path) of every request logged since mark(); waits (up to 5 s) until the
+        ones in wait_for are there, as the journal takes a moment."""
+        for _ in range(25):
+            out = self.host.check_output(
+                f"journalctl -u ollama.service --after-cursor='{self.cursor}' -o cat --no-pager")
+            seen = [(m["method"], m["path"]) for m in map(self.LINE.search, out.splitlines()) if m]
+            if all(w in seen for w in wait_for):
+                return seen
+            time.sleep(0.2)
+        return seen
+
+
+@pytest.fixture
+def ollama_log(gateway_host):
+    log = OllamaLog(gateway_host)
+    log.mark()
+    return log
+
+
+SNIFFER = r"""
+import os, socket, sys, time
+# raw capture on loopback of what the gateway sends to Ollama (TCP payloads to port 11434),
+# until <out>.stop appears (or the time is up)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(3))
+s.bind(("lo", 0))
+s.settimeout(0.2)
+open(sys.argv[2] + ".ready", "w").close()
+end = time.time() + float(sys.argv[1])
+with open(sys.argv[2], "wb") as out:
+    while time.time() < end and not os.path.exists(sys.argv[2] + ".stop"):
+        try:
+            packet, address = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        if address[2] == socket.PACKET_OUTGOING:  # loopback shows each packet twice
+            continue
+        ip = packet[14:]
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+            continue
+        tcp = ip[(ip[0] & 15) * 4:]
+        if int.from_bytes(tcp[2:4], "big") == int(sys.argv[3]):
+            out.write(tcp[(tcp[12] >> 4) * 4:])
+            out.flush()
+"""
+
+
+def upstream_traffic(gateway_host, send, seconds=60, port=11434):
+    """What the gateway sent to Ollama (bytes, as on the wire) while send() ran."""
+    gateway_host.check_output("cat > /tmp/og-sniff.py << 'EOF'\n" + SNIFFER + "\nEOF")
+    gateway_host.run("rm -f /tmp/og-sniff.out /tmp/og-sniff.out.ready /tmp/og-sniff.out.stop")
+    gateway_host.check_output(f"nohup python3 /tmp/og-sniff.py {seconds} /tmp/og-sniff.out {port} > /dev/null 2>&1 &")
+    gateway_host.check_output("for i in $(seq 50); do [ -e /tmp/og-sniff.out.ready ] && exit 0; sleep 0.1; done; exit 1")
+    try:
+        send()
+        time.sleep(0.5)  # the last packets
+    finally:
+        gateway_host.run("touch /tmp/og-sniff.out.stop")
+    # "[o]g-...": the pattern does not match this shell's own command line
+    gateway_host.check_output("for i in $(seq 50); do pgrep -f '[o]g-sniff.py' >/dev/null || exit 0; sleep 0.1; done; exit 1")
+    return base64.b64decode(gateway_host.check_output("base64 -w0 /tmp/og-sniff.out"))

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import curl, may_log_in, run_playbook, scenario_users, write_vars
+from conftest import curl, may_log_in, run_playbook, scenario_accounts, write_vars
 
 pytestmark = pytest.mark.skipif(os.environ.get("OG_PROXY", "nginx") != "caddy", reason="caddy gateway only")
 CADDYFILE = "/etc/caddy/Caddyfile"
@@ -41,7 +41,9 @@ def test_accounts_file_owner_mode_and_bcrypt(gateway_host, gateway):
     accounts = gateway_host.file(gateway.users_file)
     assert (accounts.user, accounts.group, accounts.mode) == ("root", "caddy", 0o640)
     lines = accounts.content_string.splitlines()
-    assert [line.split(" ")[0] for line in lines] == [u["name"] for u in scenario_users() if may_log_in(u)]
+    # users and API keys (<user>~<key>) who may log in, in list order
+    assert [line.split(" ")[0] for line in lines] == [u["name"] for u in scenario_accounts() if may_log_in(u)]
+    assert any("~" in line.split(" ")[0] for line in lines)
     assert all(line.split(" ")[1].startswith("$2y$12$") for line in lines)
     for user in gateway.users:
         assert user["password"] not in accounts.content_string

@@ -8,7 +8,7 @@ import json
 import ollama
 import pytest
 
-from conftest import curl, run_playbook, write_vars
+from conftest import curl, key_of, run_playbook, write_vars
 
 CHUNK_SCRIPT = r"""
 import base64, http.client, json, sys, time
@@ -127,6 +127,8 @@ def test_verify_playbook_passes(gateway):
     for user in gateway.users:
         assert f"PASS  user {user['name']} -> HTTP 200/200" in proc.output
         assert user["password"] not in proc.output
+    account, key = key_of("user")
+    assert f"PASS  key {account} (Bearer) -> HTTP 200/200" in proc.output and key not in proc.output
     assert "llama3.2:latest" in proc.output
 
 

@@ -1,13 +1,10 @@
 """Generated credentials and rotation runs (playbooks/rotate-users.yml), on a running gateway."""
 import datetime
-import os
-from pathlib import Path
 
 import pytest
 
-from conftest import curl, run_playbook, said, scenario_users, write_vars
+from conftest import STORE, curl, key_of, run_playbook, said, scenario_users, write_vars
 
-STORE = Path(os.environ.get("MOLECULE_INVENTORY_FILE", "/nonexistent")).parent / "credentials"
 LOAD_SECONDS_MAX = 180
 
 
@@ -81,6 +78,7 @@ def test_rotating_one_user_while_another_keeps_working(client, gateway):
 def test_rotating_all(client, gateway):
     name = generated_user()
     old = stored(name)
+    old_key = key_of("user")[1]
     proc = rotate("-e", "ollama_gate_rotate=all")
     assert stored(name) != old
     for user in gateway.users:
@@ -89,6 +87,29 @@ def test_rotating_all(client, gateway):
     assert status(client, gateway, name, stored(name)) == 200
     for secret in secrets_of(gateway, old, stored(name)):
         assert secret not in proc.output
+    # "all" takes the API keys along
+    account, key = key_of("user")
+    assert key != old_key and f"{account}: new credential in" in said(proc) and key not in proc.output
+    assert bearer(client, gateway, old_key) == 401 and bearer(client, gateway, key) == 200
+
+
+def bearer(client, gateway, key):
+    return curl(client, f"{gateway.url}/api/tags", headers=[f"Authorization: Bearer {key}"]).status
+
+
+def test_rotating_a_users_keys(client, gateway):
+    """One key, or all of a user's keys (<user>~*), through the users fast path."""
+    account, old = key_of("user")
+    user = account.split("~")[0]
+    proc = rotate("--tags", "users", "-e", f"ollama_gate_rotate={user}~*")
+    _, new = key_of("user")
+    assert new != old and f"rotated: {account}" in said(proc)
+    assert f"{account}: new credential in {STORE}/{account}" in said(proc)
+    assert old not in proc.output and new not in proc.output
+    assert bearer(client, gateway, old) == 401 and bearer(client, gateway, new) == 200
+    admin_account, admin_key = key_of("admin")
+    rotate("--tags", "users", "-e", f"ollama_gate_rotate={admin_account}")
+    assert key_of("admin")[1] != admin_key and key_of("user")[1] == new
 
 
 def test_users_only_rotation(client, gateway):
@@ -123,13 +144,19 @@ def test_unknown_name_refused_before_any_change(gateway):
     assert stored(name) == before
 
 
+def expiring(user, date):
+    """The user expiring on date, its API keys no later (a key may not outlive its user)."""
+    keys = [dict(k, expires=min(str(k["expires"]), date)) if "expires" in k else k for k in user.get("keys", [])]
+    return dict(user, expires=date, **({"keys": keys} if "keys" in user else {}))
+
+
 def test_users_expiring_soon_are_listed(gateway, tmp_path):
     soon = (datetime.date.today() + datetime.timedelta(days=3)).isoformat()
     later = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
     first, second = gateway.users[0]["name"], gateway.users[1]["name"]
     # the whole list given with -e (generated-credential users included), as a person might
     users = [
-        dict(u, expires=soon) if u["name"] == first else dict(u, expires=later) if u["name"] == second else u
+        expiring(u, soon) if u["name"] == first else expiring(u, later) if u["name"] == second else u
         for u in scenario_users()
     ]
     assert any("password" not in u for u in users)
