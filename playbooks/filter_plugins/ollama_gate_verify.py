@@ -118,7 +118,7 @@ def ollama_gate_rotation_report(rotated, generated, store: str, written: bool = 
 
 def _credential_path(directory: str, name: str) -> Path:
     """<store>/<user>, or <store>/<user>~<key> for an API key."""
-    if not all(_gateway_users.NAME_RE.match(part) for part in str(name).split("~", 1)):
+    if not all(_gateway_users.NAME_RE.fullmatch(part) for part in str(name).split("~", 1)):
         raise AnsibleFilterError(f"ollama_gate_users: name {name!r} cannot name a credential file")
     return Path(directory) / name
 

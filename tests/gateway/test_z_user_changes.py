@@ -29,6 +29,7 @@ def users(gateway):
         ({"name": "eve:il", "password": "eve-password-0123456789"}, "name 'eve:il' is not allowed"),
         ({"name": "eve il", "password": "eve-password-0123456789"}, "name 'eve il' is not allowed"),
         ({"name": "eve", "password": "too-short"}, "user 'eve': password shorter than 20 characters"),
+        ({"name": "default", "password": "eve-password-0123456789", "role": "admin"}, "name 'default' is reserved"),
         ({"name": "eve", "password": "eve-password-0123456789", "expires": "2030-01-01",
           "keys": [{"name": "k", "expires": "2031-01-01"}]},
          "user 'eve': key 'k': expires 2031-01-01, after its user (2030-01-01)"),

@@ -247,6 +247,13 @@ def test_user_name_with_trailing_newline_refused():
     assert len(problems) == 1 and problems[0].startswith("entry 1: name 'bob\\n' is not allowed")
 
 
+@pytest.mark.parametrize("name", ["default", "include", "hostnames", "volatile", "import", "Default"])
+def test_proxy_keywords_refused_as_user_names(name):
+    problems = gu.gateway_users_problems([{"name": name, "password": "p" * 30, "role": "admin"}])
+    assert problems == [f"entry 1: name {name!r} is reserved: it is a keyword where the proxies list user names"
+                        " (nginx's map, Caddy's accounts file); choose another name"]
+
+
 def test_keys_given_to_a_role_directly_are_expanded_not_dropped():
     """nginx_gateway_users / caddy_gateway_users may hold users with keys: each key becomes its
     account (or, without its secret, the list is refused naming it), never silently left out."""

@@ -26,6 +26,9 @@ SCHEMES = ("ssha", "apr1", "sha256_crypt", "sha512_crypt", "bcrypt")
 DEFAULT_COST = {"sha256_crypt": 5000, "sha512_crypt": 5000, "bcrypt": 10}
 # Names end up in htpasswd lines, nginx maps and Caddyfiles: keep them to a safe set.
 # Starting with a letter or digit: never ".", ".." or a hidden file in the credential store.
+# Words a user name cannot be: nginx's map reads them as parameters ("default" 1; would be a second
+# default), Caddy's accounts file (imported into basic_auth) as a directive ("import").
+RESERVED_NAMES = frozenset({"default", "include", "hostnames", "volatile", "import"})
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 ROLES = ("user", "admin")
 
@@ -93,6 +96,10 @@ def _user_list_problems(users, min_length, need_passwords) -> list[str]:
                 f"{where}: name {name!r} is not allowed: use letters, digits and . _ @ + -, starting"
                 " with a letter or digit (no ':', no whitespace)"
             )
+            continue
+        elif name.casefold() in RESERVED_NAMES:
+            problems.append(f"{where}: name {name!r} is reserved: it is a keyword where the proxies list"
+                            " user names (nginx's map, Caddy's accounts file); choose another name")
             continue
         where = f"API key {name!r}" if "key" in user else f"user {name!r}"
         if name in seen:
