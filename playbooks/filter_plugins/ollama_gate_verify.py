@@ -63,7 +63,8 @@ def ollama_gate_verify_report(anonymous, versions, tags, names) -> list[str]:
 
 
 def ollama_gate_active_users(users) -> list[dict]:
-    """The users of the list who may log in (state present, not expired)."""
+    """The accounts of the list who may log in (state present, not expired): users, and each API
+    key as <user>~<key> (gateway_users._present expands keys)."""
     return _gateway_users._present(users or [])
 
 
@@ -97,7 +98,7 @@ def ollama_gate_expiring(users, days: int) -> list[str]:
     """'name (expires YYYY-MM-DD)' for users and API keys who may log in and expire within `days` days."""
     limit = datetime.date.today() + datetime.timedelta(days=int(days))
     return [
-        f"{u['name']} (expires {u['expires']})" for u in _gateway_users._present(ollama_gate_accounts(users))
+        f"{u['name']} (expires {u['expires']})" for u in _gateway_users._present(users or [])
         if u.get("expires") and _gateway_users._expiry(u["expires"]) <= limit
     ]
 
@@ -126,7 +127,7 @@ def _credential_path(directory: str, name: str) -> Path:
 def ollama_gate_generated_users(users) -> list[str]:
     """Accounts who may log in and whose credential comes from the store: users without a
     password in the inventory, and every API key (<user>~<key>)."""
-    return [u["name"] for u in _gateway_users._present(ollama_gate_accounts(users))
+    return [u["name"] for u in _gateway_users._present(users or [])
             if not u.get("password") or "key" in u]
 
 
