@@ -141,6 +141,18 @@ def run_scenario(scenario: str, logs: Path) -> Result:
     return result
 
 
+def failure_reasons(text: str, limit: int = 8) -> list[str]:
+    """What a failed step's log says went wrong, in a few lines for the end of the run (CI shows
+    only the output's tail): pytest's FAILED/ERROR summary lines, Ansible's fatal lines and
+    Molecule's failed action."""
+    found = []
+    for line in ANSI.sub("", text).splitlines():
+        if re.match(r"(FAILED|ERROR) \S+::", line) or line.startswith(("fatal: ", "CRITICAL ")) \
+                or re.search(r"\] Executed: Failed", line):
+            found.append(line if len(line) <= 300 else line[:297] + "...")
+    return found[:limit]
+
+
 def table(results: list[Result], wall: float, jobs: int) -> str:
     used = [p for p in PHASES if any(p in r.phases for r in results)]
     head = f"{'step':18}{'result':>8}{'seconds':>9}{'tests':>7}" + "".join(f"{p:>12}" for p in used)
@@ -231,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + table(results, time.monotonic() - started, jobs), end="")
     failed = [r.name for r in results if not r.ok]
     if failed:
+        for r in results:
+            if not r.ok and r.log.exists():
+                print("\n".join(f"{r.name}: {line}" for line in failure_reasons(r.log.read_text())))
         print(f"=== FAILED: {' '.join(failed)}")
         return 1
     print(f"=== passed: {' '.join(r.name for r in results)}")

@@ -171,3 +171,27 @@ def test_unknown_scenario_refused(capsys):
     with pytest.raises(SystemExit):
         run_suite.main(["--steps", "molecule", "no-such-scenario"])
     assert "no such scenario: no-such-scenario" in capsys.readouterr().err
+
+
+def test_failure_reasons_pick_what_went_wrong():
+    log = "\n".join([
+        "TASK [x] ***",
+        'fatal: [og-fw]: FAILED! => {"changed": false, "msg": "boom"}',
+        "ok: [og-fw]",
+        "FAILED ../../tests/https/test_https.py::test_renewal - AssertionError: assert 1 == 0",
+        "ERROR ../../tests/https/test_https.py::test_setup - RuntimeError",
+        "CRITICAL Ansible return code was 2",
+        "ERROR    [https > verify] Executed: Failed",
+        "1 failed, 22 passed in 180.00s",
+        "PASSED and fine",
+    ])
+    reasons = run_suite.failure_reasons(log)
+    assert reasons == [
+        'fatal: [og-fw]: FAILED! => {"changed": false, "msg": "boom"}',
+        "FAILED ../../tests/https/test_https.py::test_renewal - AssertionError: assert 1 == 0",
+        "ERROR ../../tests/https/test_https.py::test_setup - RuntimeError",
+        "CRITICAL Ansible return code was 2",
+        "ERROR    [https > verify] Executed: Failed",
+    ]
+    assert len(run_suite.failure_reasons("fatal: x\n" * 20)) == 8
+    assert run_suite.failure_reasons("fatal: " + "y" * 400)[0].endswith("...")
