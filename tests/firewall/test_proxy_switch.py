@@ -1,14 +1,46 @@
 """Switching the proxy with the one variable ollama_gate_proxy, on the firewalled gateway:
-nginx -> caddy -> nginx. After each run exactly one proxy is installed, running, listening on the
-gateway port and answering 401/200 to a client inside the allowlist; the proxy's own allowlist
-holds for Caddy too; and an nginx that also serves another site keeps serving it while the
-gateway moves to Caddy and back. Each test ends with nginx serving the gateway again."""
+nginx -> caddy -> nginx with a client polling every 100 ms (only the port handover fails). After
+each run exactly one proxy is installed, running, listening on the gateway port and answering
+401/200 to a client inside the allowlist; the proxy's own allowlist holds for Caddy too; an nginx
+that also serves another site keeps serving it while the gateway moves to Caddy and back.
+Ownership and faults: a proxy ollama-gate did not install is never purged and a Caddy serving the
+admin's own Caddyfile is not taken over; Caddy's repository unreachable, or an nginx
+configuration that fails validation, stops the switch before the handover while the old proxy
+keeps answering every poll. Each test ends with nginx serving the gateway again."""
 import pytest
 
 from conftest import probe, run_playbook, ufw_disabled
 
 CADDY = ("-e", "ollama_gate_proxy=caddy", "-e", "caddy_gateway_install_method=distribution")
 OTHER_SITE = "/etc/nginx/sites-enabled/other-site"
+RECORDS = "/var/lib/ollama-gate/installed"
+
+
+class Poller:
+    """A client polling the gateway every 100 ms with valid credentials, in the background on the
+    inside host; `results()` stops it and returns the HTTP codes it saw ("000": no answer)."""
+
+    def __init__(self, inside, url, user):
+        self.inside = inside
+        self.log = "/tmp/og-poll.log"
+        loop = (f"while :; do curl -s -o /dev/null -w '%{{http_code}}\\n' --connect-timeout 1 -m 3 "
+                f"-u '{user['name']}:{user['password']}' {url}/api/version; sleep 0.1; done")
+        self.pid = inside.check_output(f"rm -f {self.log}; setsid bash -c \"{loop}\" > {self.log} 2>&1 < /dev/null & echo $!")
+
+    def results(self):
+        self.inside.run(f"kill -- -{self.pid} 2>/dev/null || kill {self.pid}")
+        return self.inside.check_output(f"cat {self.log}").split()
+
+
+def run_lengths(codes):
+    """["200", "200", "000"] -> "200x2 000x1": what the polling client saw, in order."""
+    out = []
+    for code in codes:
+        if out and out[-1][0] == code:
+            out[-1][1] += 1
+        else:
+            out.append([code, 1])
+    return " ".join(f"{code}x{count}" for code, count in out)
 
 
 def gateway_listeners(gateway_host):
@@ -36,8 +68,21 @@ def back_to_nginx(gateway_host):
         run_playbook("playbooks/gateway.yml")
 
 
+def assert_only_the_port_handover_failed(codes):
+    """A client polling every 100 ms through a switch: every answer a success, and the only
+    failures one run of refused connections (the old proxy let go of the port, the new one binds
+    it), not the new proxy's install (measured here: 12-17 polls, 1.4-1.9 s; the limit leaves room
+    for a slower machine)."""
+    assert len(codes) > 30, run_lengths(codes)  # the run took seconds: the client kept polling
+    failed = "".join("x" if code != "200" else "." for code in codes).strip(".")
+    assert set(codes) <= {"200", "000"}, run_lengths(codes)
+    assert "." not in failed and len(failed) <= 40, run_lengths(codes)
+
+
 def test_switch_to_caddy_and_back(gateway_host, inside, outside, url, users, back_to_nginx):
+    poller = Poller(inside, url, users[0])
     run_playbook("playbooks/gateway.yml", *CADDY)
+    assert_only_the_port_handover_failed(poller.results())
     assert_served_by("caddy", gateway_host, inside, url, users)
     # Caddy enforces the allowlist itself: with ufw off, the outside client gets 403
     with ufw_disabled(gateway_host):
@@ -45,9 +90,15 @@ def test_switch_to_caddy_and_back(gateway_host, inside, outside, url, users, bac
         assert probe(outside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "403"
         assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
 
+    poller = Poller(inside, url, users[0])
     run_playbook("playbooks/gateway.yml")
+    assert_only_the_port_handover_failed(poller.results())
     assert_served_by("nginx", gateway_host, inside, url, users)
     assert not gateway_host.file("/etc/caddy/ollama-gateway.users").exists
+    # nothing of Caddy's left: its record, repository, drop-in and drop-in directory
+    for path in (f"{RECORDS}/caddy", "/etc/systemd/system/caddy.service.d", "/etc/apt/sources.list.d/caddy-stable.sources"):
+        assert not gateway_host.file(path).exists, path
+    assert gateway_host.file(f"{RECORDS}/nginx").exists
 
 
 def test_nginx_serving_another_site_keeps_it(gateway_host, inside, url, users, back_to_nginx):
@@ -74,3 +125,92 @@ def test_nginx_serving_another_site_keeps_it(gateway_host, inside, url, users, b
     assert_served_by("nginx", gateway_host, inside, url, users)
     assert not gateway_host.file("/etc/caddy/ollama-gateway.users").exists
     assert gateway_host.run("curl -sS http://127.0.0.1:8181/").rc == 7
+
+
+def test_caddy_repository_unreachable_while_nginx_serves(gateway_host, inside, url, users, back_to_nginx):
+    """The switch to Caddy's official packages fails at the signing key: nginx never stopped
+    serving, and stays installed and configured."""
+    poller = Poller(inside, url, users[0])
+    proc = run_playbook("playbooks/gateway.yml", "-e", "ollama_gate_proxy=caddy",
+                        "-e", "caddy_gateway_repo_key_url=http://127.0.0.1:9/gpg.key", check=False)
+    codes = poller.results()
+    assert proc.returncode != 0
+    assert "Download the repository's signing key" in proc.stdout.split("fatal:")[0].rsplit("TASK [", 1)[-1]
+    assert len(codes) > 10 and set(codes) == {"200"}, run_lengths(codes)
+    assert gateway_host.service("nginx").is_running
+    assert gateway_host.file("/etc/nginx/sites-enabled/ollama-gateway").exists
+    assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
+
+
+def test_nginx_config_failing_validation_while_caddy_serves(gateway_host, inside, url, users, back_to_nginx):
+    """Caddy -> nginx where the whole nginx configuration fails `nginx -t` (a broken file of the
+    admin's in conf.d): the run stops before the handover, Caddy keeps serving throughout."""
+    run_playbook("playbooks/gateway.yml", *CADDY)
+    broken = "/etc/nginx/conf.d/broken.conf"
+    gateway_host.run_expect([0], f"mkdir -p /etc/nginx/conf.d && echo 'this is not nginx;' > {broken}")
+    try:
+        poller = Poller(inside, url, users[0])
+        proc = run_playbook("playbooks/gateway.yml", check=False)
+        codes = poller.results()
+        assert proc.returncode != 0
+        # nginx's package refuses to start with it, or the gateway's whole-config check does
+        failed = proc.stdout.split("fatal:")[0].rsplit("TASK [", 1)[-1]
+        assert failed.startswith(("nginx_gateway : install | Install nginx", "nginx_gateway : site |")), failed
+        assert len(codes) > 10 and set(codes) == {"200"}, run_lengths(codes)
+        assert gateway_host.service("caddy").is_running
+        listeners = gateway_listeners(gateway_host)
+        assert listeners and all('"caddy"' in line for line in listeners), listeners
+    finally:
+        gateway_host.run_expect([0], f"rm -f {broken} && dpkg --configure -a")
+
+
+def test_nginx_not_installed_by_ollama_gate_is_kept(gateway_host, inside, url, users, back_to_nginx):
+    """Without the ownership record (nginx was the admin's), a switch to Caddy removes only the
+    gateway's site: nginx stays installed and running, with nothing of the gateway left."""
+    record = f"{RECORDS}/nginx"
+    assert gateway_host.file(record).exists
+    gateway_host.run_expect([0], f"mv {record} /root/nginx.record")
+    try:
+        proc = run_playbook("playbooks/gateway.yml", *CADDY)
+        assert "ollama-gate did not install it" in proc.output
+        assert gateway_host.package("nginx").is_installed
+        assert gateway_host.service("nginx").is_running
+        assert not gateway_host.file("/etc/nginx/sites-enabled/ollama-gateway").exists
+        listeners = gateway_listeners(gateway_host)
+        assert listeners and all('"caddy"' in line for line in listeners), listeners
+        assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
+        # back to nginx: the admin's nginx is used as it is (no record appears for it)
+        run_playbook("playbooks/gateway.yml")
+        assert not gateway_host.file(record).exists
+        assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
+    finally:
+        gateway_host.run_expect([0], f"mv /root/nginx.record {record}")
+    assert_served_by("nginx", gateway_host, inside, url, users)
+
+
+def test_caddy_serving_its_admins_sites_is_not_taken_over(gateway_host, inside, url, users, back_to_nginx):
+    """A Caddy the admin installed serves another site from its own Caddyfile: a switch to Caddy
+    stops before any change (saying what to do), the other site and the nginx gateway keep
+    answering; the Caddy the admin installed is never purged."""
+    other = ":8282 {\n\trespond \"caddy site\"\n}\n"
+    gateway_host.run_expect([0], "DEBIAN_FRONTEND=noninteractive apt-get install -y -q caddy")
+    gateway_host.run_expect([0], f"printf '%s' '{other}' > /etc/caddy/Caddyfile && systemctl restart caddy")
+    try:
+        assert gateway_host.check_output("curl -sS http://127.0.0.1:8282/") == "caddy site"
+        before = gateway_host.file("/etc/caddy/Caddyfile").sha256sum
+        proc = run_playbook("playbooks/gateway.yml", *CADDY, check=False)
+        assert proc.returncode != 0
+        assert "was not written by ollama-gate and caddy was not installed by it" in proc.output
+        assert "Nothing was changed" in proc.output
+        assert gateway_host.file("/etc/caddy/Caddyfile").sha256sum == before
+        assert not gateway_host.file(f"{RECORDS}/caddy").exists
+        assert gateway_host.check_output("curl -sS http://127.0.0.1:8282/") == "caddy site"
+        assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
+        # a gateway run with nginx leaves the admin's Caddy alone
+        run_playbook("playbooks/gateway.yml")
+        assert gateway_host.package("caddy").is_installed
+        assert gateway_host.file("/etc/caddy/Caddyfile").sha256sum == before
+        assert gateway_host.check_output("curl -sS http://127.0.0.1:8282/") == "caddy site"
+    finally:
+        gateway_host.run_expect([0], "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q caddy")
+    assert_served_by("nginx", gateway_host, inside, url, users)
