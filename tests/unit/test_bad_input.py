@@ -1,0 +1,103 @@
+"""The bad-input matrix (tests/unit/bad_input.yml): each class of bad setting is refused by
+playbooks/preflight.yml - the first play of site.yml - with a message naming the variable, and
+the baseline the cases start from passes. All cases run as hosts of one ansible-playbook run in
+check mode with a local connection (the checks read no host). The README's table is rendered
+from the same file: `python tests/unit/test_bad_input.py` rewrites it."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[2]
+MATRIX = yaml.safe_load((Path(__file__).parent / "bad_input.yml").read_text())
+CASES = MATRIX["cases"]
+BIN = Path(sys.executable).parent
+PLAYBOOK = str(BIN / "ansible-playbook") if (BIN / "ansible-playbook").exists() else "ansible-playbook"
+START, END = "<!-- bad-input-matrix: start (tests/unit/bad_input.yml) -->", "<!-- bad-input-matrix: end -->"
+
+
+def host_name(index):
+    return f"case{index + 1:02d}"
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory):
+    """Per host: the message of the task that failed it, or None when every check passed."""
+    tmp = tmp_path_factory.mktemp("matrix")
+    hosts = {"baseline": dict(MATRIX["baseline"])}
+    for index, case in enumerate(CASES):
+        hosts[host_name(index)] = {**MATRIX["baseline"], **case["vars"]}
+    for data in hosts.values():
+        data["ansible_connection"] = "local"
+        data["ansible_python_interpreter"] = sys.executable
+    (tmp / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"ollama_servers": {"hosts": hosts}}}}))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_ROLES_PATH=str(PROJECT / "roles"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run([PLAYBOOK, "-i", str(tmp / "hosts.yml"), "--check", str(PROJECT / "playbooks/preflight.yml")],
+                          capture_output=True, text=True, env=env, cwd=tmp)
+    report = json.loads(proc.stdout[proc.stdout.index("{"):])
+    failed = {}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if result.get("failed") and host not in failed:
+                    failed[host] = " ".join(str(result.get("msg", "")).split())
+    # nothing was written next to the inventory (the controller-side credential store)
+    assert sorted(p.name for p in tmp.iterdir()) == ["hosts.yml"]
+    return {host: failed.get(host) for host in hosts}, proc
+
+
+def test_the_baseline_passes(outcome):
+    results, proc = outcome
+    assert results["baseline"] is None, results["baseline"]
+
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[c["class"] for c in CASES])
+def test_bad_input_is_refused_naming_the_variable(outcome, index):
+    results, _ = outcome
+    message = results[host_name(index)]
+    assert message is not None, f"{CASES[index]['class']}: not refused"
+    assert CASES[index]["says"] in message, message
+    assert message.endswith("Nothing was changed."), message
+
+
+def test_at_least_thirty_classes_each_different():
+    assert len(CASES) >= 30
+    assert len({c["class"] for c in CASES}) == len(CASES)
+
+
+def test_site_runs_the_preflight_first():
+    site = yaml.safe_load((PROJECT / "playbooks/site.yml").read_text())
+    assert site[0]["ansible.builtin.import_playbook"] == "preflight.yml"
+
+
+def render_table():
+    def cell(text):
+        return str(text).replace("|", "\\|").replace("\n", "\\n")
+
+    rows = ["| # | bad input | example | the run stops with (part of the message) |", "|---|---|---|---|"]
+    for index, case in enumerate(CASES):
+        example = ", ".join(f"`{k}: {json.dumps(v, default=str)}`" for k, v in case["vars"].items())
+        rows.append(f"| {index + 1} | {cell(case['class'])} | {cell(example)} | {cell(case['says'])} |")
+    return "\n".join([START, *rows, END])
+
+
+def readme_with_table(text):
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    return before + render_table() + after
+
+
+def test_readme_table_is_rendered_from_the_matrix():
+    text = (PROJECT / "README.md").read_text()
+    assert START in text and END in text
+    assert text == readme_with_table(text), "README's bad-input table is stale: python tests/unit/test_bad_input.py"
+
+
+if __name__ == "__main__":
+    readme = PROJECT / "README.md"
+    readme.write_text(readme_with_table(readme.read_text()))
