@@ -7,6 +7,8 @@ Ownership and faults: a proxy ollama-gate did not install is never purged and a 
 admin's own Caddyfile is not taken over; Caddy's repository unreachable, or an nginx
 configuration that fails validation, stops the switch before the handover while the old proxy
 keeps answering every poll. Each test ends with nginx serving the gateway again."""
+from pathlib import Path
+
 import pytest
 
 from conftest import probe, run_playbook, ufw_disabled
@@ -139,6 +141,27 @@ def test_caddy_repository_unreachable_while_nginx_serves(gateway_host, inside, u
     assert len(codes) > 10 and set(codes) == {"200"}, run_lengths(codes)
     assert gateway_host.service("nginx").is_running
     assert gateway_host.file("/etc/nginx/sites-enabled/ollama-gateway").exists
+    assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
+
+
+def test_caddy_repository_key_with_another_fingerprint_is_refused(gateway_host, inside, url, users, back_to_nginx):
+    """A repository key that is not Caddy's (here a throwaway key, served by the client host) is
+    refused before apt trusts it: the keyring and repository are not written, nginx serves."""
+    key = (Path(__file__).resolve().parents[1] / "unit/fixtures/test-repo-key.asc").read_text()
+    inside.run_expect([0], f"mkdir -p /tmp/keys && printf '%s' '{key}' > /tmp/keys/gpg.key")
+    server = inside.check_output("setsid python3 -m http.server 8099 --directory /tmp/keys > /dev/null 2>&1 "
+                                 "< /dev/null & echo $!")
+    try:
+        proc = run_playbook("playbooks/gateway.yml", "-e", "ollama_gate_proxy=caddy",
+                            "-e", "caddy_gateway_repo_key_url=http://10.213.7.20:8099/gpg.key", check=False)
+    finally:
+        inside.run(f"kill {server}")
+    assert proc.returncode != 0
+    assert ("has the fingerprint(s) 1F89D00A118EE568CE0B8CB9DB70C0B32D2DFFCA, not caddy_gateway_repo_key_fingerprint "
+            "65760C51EDEA2017CEA2CA15155B6D79CA56EA34") in " ".join(proc.output.split())
+    for path in ("/etc/apt/keyrings/caddy-stable.asc", "/etc/apt/sources.list.d/caddy-stable.sources"):
+        assert not gateway_host.file(path).exists, path
+    assert not gateway_host.package("caddy").is_installed
     assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
 
 
