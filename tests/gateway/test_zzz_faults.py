@@ -21,7 +21,7 @@ def timed(client, gateway, user, timeout=20):
 
 
 def test_ollama_failing_to_start_fails_the_run_with_its_journal_and_the_gateway_answers_502_at_once(
-        client, gateway, gateway_host, tmp_path):
+        client, gateway, tmp_path):
     user = gateway.users[0]
     # a models directory Ollama cannot create: `ollama serve` exits at start
     bad = write_vars(tmp_path, {"ollama_environment_extra": {"OLLAMA_MODELS": "/proc/og-models"},
@@ -32,7 +32,6 @@ def test_ollama_failing_to_start_fails_the_run_with_its_journal_and_the_gateway_
         out = said(proc)
         assert "Ollama did not answer on http://127.0.0.1:11434 within 6 s. Journal:" in out, out[-3000:]
         assert "mkdir /proc/og-models" in out, out[-3000:]
-        assert not gateway_host.service("ollama").is_running
         reply, seconds = timed(client, gateway, user)
         assert reply.status == 502, reply
         assert seconds < 2, seconds  # refused upstream: answered at once, not after a timeout
