@@ -150,15 +150,98 @@ def firewall_rules_to_add(wanted: list[dict], show_added: str) -> list[dict]:
     return [r for r in wanted if _key(r) not in foreign]
 
 
+_COMMENT = re.compile(r"\s+comment\s+'(.*)'$")
+_PORTSPEC = re.compile(r"^(\d+(?::\d+)?(?:,\d+(?::\d+)?)*)(?:/(tcp|udp))?$")
+
+
+def _ports(spec: str) -> list | None:
+    """'11434' / '11000:12000' / '80,443' -> [(low, high), ...]; None when the text is no port list."""
+    match = _PORTSPEC.match(spec)
+    if not match:
+        return None
+    ranges = []
+    for part in match.group(1).split(","):
+        low, _, high = part.partition(":")
+        ranges.append((int(low), int(high or low)))
+    return ranges
+
+
+def _openings(show_added: str) -> list[dict]:
+    """Every rule in `ufw show added` that lets traffic in (allow or limit; also route rules,
+    which forward it): {line, owned, route, source, ports}. ports: [(low, high), ...], None for
+    all ports, empty when the rule names an application profile (its ports are not in the line). Covers
+    the forms ufw prints: "allow 11434/tcp", port lists and ranges ("allow 11000:12000/tcp"),
+    "allow from 10.0.0.5" (all ports), "allow in on eth0 to any port 11434", rules to a specific
+    address ("allow to 10.0.0.1 port 11434") and "route allow ..."."""
+    openings = []
+    for raw in (show_added or "").splitlines():
+        line = raw.strip()
+        if not line.startswith("ufw "):
+            continue
+        comment = _COMMENT.search(line)
+        tokens = _COMMENT.sub("", line).split()[1:]
+        route = bool(tokens) and tokens[0] == "route"
+        tokens = tokens[1:] if route else tokens
+        if not tokens or tokens[0] not in ("allow", "limit", "deny", "reject"):
+            continue
+        action, rest = tokens[0], [t for t in tokens[1:] if t not in ("log", "log-all")]
+        direction = "in"
+        fields: dict = {}
+        i = 0
+        while i < len(rest):
+            word = rest[i]
+            if word in ("in", "out"):  # a route rule has both: "in on eth0 out on eth1"
+                if not fields.get("direction_set"):
+                    direction, fields["direction_set"] = word, True
+                i += 1
+            elif word == "on" and i + 1 < len(rest):
+                i += 2
+            elif word in ("proto", "from", "to", "port", "app") and i + 1 < len(rest):
+                if word == "port":
+                    fields["to_port" if "to" in fields else "from_port"] = rest[i + 1]
+                elif word == "app":
+                    fields["to_app" if "to" in fields else "from_app"] = rest[i + 1]
+                else:
+                    fields[word] = rest[i + 1]
+                i += 2
+            else:
+                fields.setdefault("simple", word)
+                i += 1
+        if action not in ("allow", "limit") or (direction == "out" and not route):
+            continue
+        if "simple" in fields:  # "allow 11434/tcp", "allow 80,443/tcp", "allow OpenSSH"
+            ports = _ports(fields["simple"]) or []
+        elif "to_app" in fields:
+            ports = []
+        elif "to_port" in fields:
+            ports = _ports(fields["to_port"]) or []
+        else:  # "allow from 10.0.0.5", "allow in on eth0", "allow to 10.0.0.1": every port
+            ports = None
+        openings.append({
+            "line": line, "route": route, "source": fields.get("from", "any"), "ports": ports,
+            "owned": bool(comment) and comment.group(1).startswith(OWNER + " "),
+        })
+    return openings
+
+
+def _opens(opening: dict, port: int) -> bool:
+    return opening["ports"] is None or any(low <= port <= high for low, high in opening["ports"])
+
+
 def firewall_foreign_problems(show_added: str, protected_ports) -> list[str]:
-    """Rules not added by this role that open a protected port (Ollama's)."""
-    protected = {str(int(p)) for p in protected_ports or [] if _port_ok(p)}
-    return [
-        f"the ufw rule \"{r['line']}\" (not added by ollama-gate) opens protected port {r['to_port']} "
-        f"(firewall_protected_ports): delete it (ufw delete ...) first"
-        for r in firewall_parsed_rules(show_added)
-        if not r["owned"] and r["rule"] in ("allow", "limit") and r["to_port"] in protected
-    ]
+    """Rules not added by this role that open a protected port (Ollama's), in any form: a port,
+    a list or range holding it, every port, on one interface, to one address, or forwarded."""
+    protected = sorted({int(p) for p in protected_ports or [] if _port_ok(p)})
+    problems = []
+    for opening in _openings(show_added):
+        hit = [p for p in protected if _opens(opening, p)]
+        if not opening["owned"] and hit:
+            what = "every port, protected port" if opening["ports"] is None else "protected port"
+            problems.append(
+                f"the ufw rule \"{opening['line']}\" (not added by ollama-gate) opens {what} {hit[0]} "
+                f"(firewall_protected_ports): delete it (ufw delete ...) first"
+            )
+    return problems
 
 
 def firewall_foreign_warnings(show_added: str, gateway_ports, allowlist) -> list[str]:
@@ -166,16 +249,20 @@ def firewall_foreign_warnings(show_added: str, gateway_ports, allowlist) -> list
     if not allowlist:
         return []
     networks = [ipaddress.ip_network(str(n).strip()) for n in allowlist]
-    ports = {str(int(p)) for p in gateway_ports if _port_ok(p)}
+    ports = sorted({int(p) for p in gateway_ports if _port_ok(p)})
     warnings = []
-    for r in firewall_parsed_rules(show_added):
-        if r["owned"] or r["rule"] not in ("allow", "limit") or r["to_port"] not in ports:
+    for opening in _openings(show_added):
+        hit = [p for p in ports if _opens(opening, p)]
+        if opening["owned"] or not hit:
             continue
-        source = ipaddress.ip_network(r["from_ip"], strict=False) if r["from_ip"] != "any" else None
+        try:
+            source = ipaddress.ip_network(opening["source"], strict=False) if opening["source"] != "any" else None
+        except ValueError:
+            source = None
         if source is None or not any(source.version == n.version and source.subnet_of(n) for n in networks):
             warnings.append(
-                f"the ufw rule \"{r['line']}\" (not added by ollama-gate) lets clients outside the allowlist "
-                f"reach gateway port {r['to_port']}; the proxy still answers them 403"
+                f"the ufw rule \"{opening['line']}\" (not added by ollama-gate) lets clients outside the allowlist "
+                f"reach gateway port {hit[0]}; the proxy still answers them 403"
             )
     return warnings
 
