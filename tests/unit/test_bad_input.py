@@ -48,7 +48,10 @@ def outcome(tmp_path_factory):
         for task in play["tasks"]:
             for host, result in task["hosts"].items():
                 if result.get("failed") and host not in failed:
-                    failed[host] = " ".join(str(result.get("msg", "")).split())
+                    # a loop's failure: the first failed item's message
+                    items = [r for r in result.get("results", []) if r.get("failed")]
+                    message = items[0].get("msg", "") if items else result.get("msg", "")
+                    failed[host] = " ".join(str(message).split())
     # nothing was written next to the inventory (the controller-side credential store)
     assert sorted(p.name for p in tmp.iterdir()) == ["hosts.yml"]
     return {host: failed.get(host) for host in hosts}, proc
