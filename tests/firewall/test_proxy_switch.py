@@ -81,6 +81,27 @@ def assert_only_the_port_handover_failed(codes):
     assert "." not in failed and len(failed) <= 40, run_lengths(codes)
 
 
+def nginx_config_failing_validation_keeps_caddy_serving(gateway_host, inside, url, users):
+    """Caddy -> nginx where the whole nginx configuration fails `nginx -t` (a broken file of the
+    admin's in conf.d): the run stops before the handover, Caddy keeps serving throughout."""
+    broken = "/etc/nginx/conf.d/broken.conf"
+    gateway_host.run_expect([0], f"mkdir -p /etc/nginx/conf.d && echo 'this is not nginx;' > {broken}")
+    try:
+        poller = Poller(inside, url, users[0])
+        proc = run_playbook("playbooks/gateway.yml", check=False)
+        codes = poller.results()
+        assert proc.returncode != 0
+        # nginx's package refuses to start with it, or the gateway's whole-config check does
+        failed = proc.stdout.split("fatal:")[0].rsplit("TASK [", 1)[-1]
+        assert failed.startswith(("nginx_gateway : install | Install nginx", "nginx_gateway : site |")), failed
+        assert len(codes) > 10 and set(codes) == {"200"}, run_lengths(codes)
+        assert gateway_host.service("caddy").is_running
+        listeners = gateway_listeners(gateway_host)
+        assert listeners and all('"caddy"' in line for line in listeners), listeners
+    finally:
+        gateway_host.run_expect([0], f"rm -f {broken} && dpkg --configure -a")
+
+
 def test_switch_to_caddy_and_back(gateway_host, inside, outside, url, users, back_to_nginx):
     poller = Poller(inside, url, users[0])
     run_playbook("playbooks/gateway.yml", *CADDY)
@@ -91,6 +112,8 @@ def test_switch_to_caddy_and_back(gateway_host, inside, outside, url, users, bac
         assert probe(outside, f"{url}/api/tags") == "403"
         assert probe(outside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "403"
         assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
+    # a switch back that fails before the handover leaves Caddy serving
+    nginx_config_failing_validation_keeps_caddy_serving(gateway_host, inside, url, users)
 
     poller = Poller(inside, url, users[0])
     run_playbook("playbooks/gateway.yml")
@@ -163,28 +186,6 @@ def test_caddy_repository_key_with_another_fingerprint_is_refused(gateway_host, 
         assert not gateway_host.file(path).exists, path
     assert not gateway_host.package("caddy").is_installed
     assert probe(inside, f"{url}/api/tags", users[0]["name"], users[0]["password"]) == "200"
-
-
-def test_nginx_config_failing_validation_while_caddy_serves(gateway_host, inside, url, users, back_to_nginx):
-    """Caddy -> nginx where the whole nginx configuration fails `nginx -t` (a broken file of the
-    admin's in conf.d): the run stops before the handover, Caddy keeps serving throughout."""
-    run_playbook("playbooks/gateway.yml", *CADDY)
-    broken = "/etc/nginx/conf.d/broken.conf"
-    gateway_host.run_expect([0], f"mkdir -p /etc/nginx/conf.d && echo 'this is not nginx;' > {broken}")
-    try:
-        poller = Poller(inside, url, users[0])
-        proc = run_playbook("playbooks/gateway.yml", check=False)
-        codes = poller.results()
-        assert proc.returncode != 0
-        # nginx's package refuses to start with it, or the gateway's whole-config check does
-        failed = proc.stdout.split("fatal:")[0].rsplit("TASK [", 1)[-1]
-        assert failed.startswith(("nginx_gateway : install | Install nginx", "nginx_gateway : site |")), failed
-        assert len(codes) > 10 and set(codes) == {"200"}, run_lengths(codes)
-        assert gateway_host.service("caddy").is_running
-        listeners = gateway_listeners(gateway_host)
-        assert listeners and all('"caddy"' in line for line in listeners), listeners
-    finally:
-        gateway_host.run_expect([0], f"rm -f {broken} && dpkg --configure -a")
 
 
 def test_nginx_not_installed_by_ollama_gate_is_kept(gateway_host, inside, url, users, back_to_nginx):
