@@ -2,7 +2,8 @@
 # Prepare this machine to run ollama-gate's test hosts, offline:
 #   1. install Debian's docker.io and mmdebstrap when missing (needs root);
 #   2. start dockerd when no engine answers, recording its PID in $OG_STATE/dockerd.pid;
-#   3. build the Debian systemd base image(s) from the Debian mirror once (reused afterwards).
+#   3. build the Debian systemd base images (12 bookworm, 13 trixie) from the Debian mirror once
+#      (reused afterwards; the two are built side by side).
 # Safe to run again: every step is skipped when its result is already there.
 # Stop what step 2 started with: tests/testhost/stop-docker.sh
 set -euo pipefail
@@ -60,4 +61,11 @@ build_image() { # <suite> <tag>
   log "built $tag"
 }
 
-build_image bookworm "$OG_IMAGE"
+build_image bookworm "$OG_IMAGE" &
+bookworm=$!
+build_image trixie "$OG_IMAGE_TRIXIE" &
+trixie=$!
+status=0
+wait "$bookworm" || status=1
+wait "$trixie" || status=1
+exit "$status"
