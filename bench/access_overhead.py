@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.util
 import re
 import secrets
 import shutil
@@ -31,12 +30,11 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 from auth_overhead import container_address, dexec, sh, wrk  # noqa: E402 - bench/ is not a package
+from ollama_gate_filters import load  # noqa: E402 - nor is tests/
 
-_spec = importlib.util.spec_from_file_location("gateway_users", HERE.parent / "roles/gateway_users/filter_plugins/gateway_users.py")
-gateway_users = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(gateway_users)
+gateway_users = load("users")
 
 STATIC_PORT, AUTH_PORT, OPEN_PORT = 18099, 18081, 18082
 COUNTS = (10, 100, 1000)

@@ -6,11 +6,11 @@ OG_GATEWAY (the gateway test host), OG_CLIENT (a separate client test host) and 
 import base64
 import datetime
 import functools
-import importlib.util
 import json
 import os
 import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,9 @@ import testinfra
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT / "tests"))  # the shared loader of the project's filter plugins
+from ollama_gate_filters import load  # noqa: E402 - tests/ is no package
+
 NETWORK = "ollama-gate"
 
 
@@ -157,15 +160,9 @@ def _scenario_users():
     return [u for u in host_vars(name, inventory).get("ollama_gate_users", []) if may_log_in(u) and "password" in u]
 
 
-_policy_spec = importlib.util.spec_from_file_location(
-    "ollama_gate_gateway_users_filters", PROJECT / "roles/gateway_users/filter_plugins/gateway_users.py")
-gateway_filters = importlib.util.module_from_spec(_policy_spec)
-_policy_spec.loader.exec_module(gateway_filters)
-
-
 def scenario_accounts():
     """The scenario's users expanded as the gateways see them: each user, then <user>~<key> per API key."""
-    return gateway_filters.gateway_accounts(scenario_users())
+    return load("users").gateway_accounts(scenario_users())
 
 
 STORE = Path(os.environ.get("MOLECULE_INVENTORY_FILE", "/nonexistent")).parent / "credentials"

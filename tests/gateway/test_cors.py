@@ -10,7 +10,7 @@ import yaml
 
 from conftest import curl, host_vars
 
-DEFAULTS = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/gateway_users/defaults/main.yml").read_text())
+DEFAULTS = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/ollama_gate/defaults/main.yml").read_text())
 HOSTILE = "https://evil.example"
 
 
@@ -18,7 +18,7 @@ def allowed_origin():
     """An origin the scenario allows that Ollama itself would refuse when there is one
     (ollama_gate_cors_origins set in the scenario), else one of the default list."""
     origins = host_vars(os.environ["OG_GATEWAY"]).get("ollama_gate_cors_origins",
-                                                        DEFAULTS["gateway_users_default_cors_origins"])
+                                                        DEFAULTS["ollama_gate_cors_origins"])
     outside_ollamas_list = [o for o in origins if "localhost" not in o and "127.0.0.1" not in o and "*" not in o]
     return (outside_ollamas_list or ["http://localhost:3000"])[0]
 

@@ -2,28 +2,21 @@
 API keys (accounts, the credential store, rotation names) and the refusals of bad input."""
 import base64
 import datetime
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+from ollama_gate_filters import credentials, load
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gu = _load("gateway_users", ROOT / "roles/gateway_users/filter_plugins/gateway_users.py")
-pf = _load("ollama_gate_verify", ROOT / "playbooks/filter_plugins/ollama_gate_verify.py")
-DEFAULTS = yaml.safe_load((ROOT / "roles/gateway_users/defaults/main.yml").read_text())
-ENDPOINTS = DEFAULTS["gateway_users_default_user_endpoints"]
-ORIGINS = DEFAULTS["gateway_users_default_cors_origins"]
+access = load("access")
+gu = load("users")
+verify = load("verify")
+DEFAULTS = yaml.safe_load((ROOT / "roles/ollama_gate/defaults/main.yml").read_text())
+ENDPOINTS = DEFAULTS["ollama_gate_user_endpoints"]
+ORIGINS = DEFAULTS["ollama_gate_cors_origins"]
 
 
 def matcher(regex):
@@ -52,22 +45,22 @@ ADMIN_ONLY = [
 
 @pytest.mark.parametrize("request_line", USER_MAY)
 def test_default_user_endpoints_open_inference_and_reads(request_line):
-    assert matcher(gu.gateway_endpoints_regex(ENDPOINTS)).match(request_line)
+    assert matcher(access.gateway_endpoints_regex(ENDPOINTS)).match(request_line)
 
 
 @pytest.mark.parametrize("request_line", ADMIN_ONLY)
 def test_everything_else_is_for_admins(request_line):
-    assert not matcher(gu.gateway_endpoints_regex(ENDPOINTS)).match(request_line)
+    assert not matcher(access.gateway_endpoints_regex(ENDPOINTS)).match(request_line)
 
 
 def test_an_empty_allowlist_matches_nothing():
-    regex = matcher(gu.gateway_endpoints_regex([]))
+    regex = matcher(access.gateway_endpoints_regex([]))
     assert not any(regex.match(line) for line in USER_MAY + ["", " "])
 
 
 def test_the_default_lists_are_valid():
-    assert gu.gateway_endpoints_problems(ENDPOINTS, "x") == []
-    assert gu.gateway_origins_problems(ORIGINS, "x") == []
+    assert access.gateway_endpoints_problems(ENDPOINTS, "x") == []
+    assert access.gateway_origins_problems(ORIGINS, "x") == []
 
 
 @pytest.mark.parametrize(
@@ -85,14 +78,14 @@ def test_the_default_lists_are_valid():
     ],
 )
 def test_malformed_endpoint_refused_naming_it(entry, named):
-    problems = gu.gateway_endpoints_problems(["GET /api/tags", entry], "ollama_gate_user_endpoints")
+    problems = access.gateway_endpoints_problems(["GET /api/tags", entry], "ollama_gate_user_endpoints")
     assert len(problems) == 1 and problems[0].startswith("ollama_gate_user_endpoints: ") and named in problems[0]
 
 
 def test_endpoint_listed_twice_refused():
-    problems = gu.gateway_endpoints_problems(["GET HEAD /api/tags", "GET /api/tags"], "v")
+    problems = access.gateway_endpoints_problems(["GET HEAD /api/tags", "GET /api/tags"], "v")
     assert problems == ["v: GET /api/tags is listed twice ('GET HEAD /api/tags', 'GET /api/tags')"]
-    assert gu.gateway_endpoints_problems("GET /api/tags", "v")[0].startswith("v must be a list")
+    assert access.gateway_endpoints_problems("GET /api/tags", "v")[0].startswith("v must be a list")
 
 
 # --------------------------------------------------------------------------- canonical paths
@@ -118,7 +111,7 @@ def test_endpoint_listed_twice_refused():
     ],
 )
 def test_non_canonical_paths_are_told_apart(target, bad):
-    assert bool(re.search(gu.BAD_PATH_REGEX, target)) is bad
+    assert bool(re.search(access.BAD_PATH_REGEX, target)) is bad
 
 
 # --------------------------------------------------------------------------- browser origins
@@ -133,22 +126,22 @@ def test_non_canonical_paths_are_told_apart(target, bad):
     ],
 )
 def test_default_origins_are_ollamas_own(origin, allowed):
-    assert bool(matcher(gu.gateway_origins_regex(ORIGINS)).match(origin)) is allowed
+    assert bool(matcher(access.gateway_origins_regex(ORIGINS)).match(origin)) is allowed
 
 
 def test_origin_scheme_is_matched_literally():
-    regex = matcher(gu.gateway_origins_regex(["vscode.webview://x", "git+ssh://h"]))
+    regex = matcher(access.gateway_origins_regex(["vscode.webview://x", "git+ssh://h"]))
     assert regex.match("vscode.webview://x") and regex.match("git+ssh://h")
     assert not regex.match("vscodeXwebview://x") and not regex.match("gittssh://h")
 
 
 def test_origin_with_trailing_newline_refused():
-    assert gu.gateway_origins_problems(["http://localhost\n"], "v") == [
+    assert access.gateway_origins_problems(["http://localhost\n"], "v") == [
         "v: 'http://localhost\\n' is not an origin: scheme://host[:port] (port may be *), no path, no trailing slash"]
 
 
 def test_added_origin_is_exact():
-    regex = matcher(gu.gateway_origins_regex(["https://chat.example.com", "http://[::1]:8080"]))
+    regex = matcher(access.gateway_origins_regex(["https://chat.example.com", "http://[::1]:8080"]))
     assert regex.match("https://chat.example.com") and regex.match("http://[::1]:8080")
     assert not regex.match("https://chatXexample.com") and not regex.match("https://chat.example.com:443")
 
@@ -166,19 +159,19 @@ def test_added_origin_is_exact():
     ],
 )
 def test_bad_origin_refused_naming_it(origin, named):
-    problems = gu.gateway_origins_problems(["http://localhost", origin], "ollama_gate_cors_origins")
+    problems = access.gateway_origins_problems(["http://localhost", origin], "ollama_gate_cors_origins")
     assert len(problems) == 1 and problems[0].startswith("ollama_gate_cors_origins: ") and named in problems[0]
 
 
 def test_policy_for_both_proxies_is_computed_once():
-    policy = gu.gateway_access_policy(ENDPOINTS, ORIGINS)
-    assert policy["endpoints_regex"] == gu.gateway_endpoints_regex(ENDPOINTS)
-    assert policy["origins_regex"] == gu.gateway_origins_regex(ORIGINS)
+    policy = access.gateway_access_policy(ENDPOINTS, ORIGINS)
+    assert policy["endpoints_regex"] == access.gateway_endpoints_regex(ENDPOINTS)
+    assert policy["origins_regex"] == access.gateway_origins_regex(ORIGINS)
     assert "Authorization" in policy["cors_headers"] and "Content-Type" in policy["cors_headers"]
     # regular expressions both PCRE (nginx) and RE2 (Caddy) read alike: no look-arounds
-    assert not re.search(r"\(\?[=!<]", policy["endpoints_regex"] + policy["origins_regex"] + gu.BAD_PATH_REGEX)
+    assert not re.search(r"\(\?[=!<]", policy["endpoints_regex"] + policy["origins_regex"] + access.BAD_PATH_REGEX)
     with pytest.raises(Exception, match="listed twice"):
-        gu.gateway_access_policy(["GET /", "GET /"], ORIGINS)
+        access.gateway_access_policy(["GET /", "GET /"], ORIGINS)
 
 
 # --------------------------------------------------------------------------- API keys
@@ -280,7 +273,7 @@ def decode(key):
 
 def test_key_generated_into_the_store_as_a_token_and_its_secret_is_the_password(tmp_path):
     store = tmp_path / "credentials"
-    resolved = {a["name"]: a for a in pf.ollama_gate_credentials(USERS, str(store))}
+    resolved = {a["name"]: a for a in credentials(USERS, str(store))}
     key = (store / "alice~laptop").read_text().strip()
     account, secret = decode(key)
     assert account == "alice~laptop" and resolved["alice~laptop"]["password"] == secret
@@ -289,28 +282,28 @@ def test_key_generated_into_the_store_as_a_token_and_its_secret_is_the_password(
     assert resolved["alice"]["password"] == USERS[0]["password"]
     # only keys that may log in are generated; bob's password is generated too
     assert sorted(p.name for p in store.iterdir() if not p.name.startswith(".")) == ["alice~laptop", "bob", "bob~ci"]
-    again = {a["name"]: a for a in pf.ollama_gate_credentials(USERS, str(store))}
+    again = {a["name"]: a for a in credentials(USERS, str(store))}
     assert again["alice~laptop"]["password"] == secret
 
 
 def test_revoked_key_is_deleted_from_the_store(tmp_path):
     store = tmp_path / "credentials"
-    pf.ollama_gate_credentials(USERS, str(store))
+    credentials(USERS, str(store))
     assert (store / "bob~ci").exists()
     revoked = [dict(USERS[1], keys=[{"name": "ci", "state": "absent"}])]
-    assert pf.ollama_gate_credentials(revoked, str(store), create=False) and (store / "bob~ci").exists()  # check mode
-    pf.ollama_gate_credentials(revoked, str(store))
+    assert credentials(revoked, str(store), create=False) and (store / "bob~ci").exists()  # check mode
+    credentials(revoked, str(store))
     assert not (store / "bob~ci").exists() and (store / "bob").exists()
 
 
 def test_key_rotation_renews_once_per_run(tmp_path):
     store = tmp_path / "credentials"
-    pf.ollama_gate_credentials(USERS, str(store))
+    credentials(USERS, str(store))
     old = (store / "bob~ci").read_text()
-    pf.ollama_gate_credentials(USERS, str(store), renew=["bob~ci"], renewal="run-1")
+    credentials(USERS, str(store), renew=["bob~ci"], renewal="run-1")
     new = (store / "bob~ci").read_text()
     assert new != old and decode(new.strip())[0] == "bob~ci"
-    pf.ollama_gate_credentials(USERS, str(store), renew=["bob~ci"], renewal="run-1")
+    credentials(USERS, str(store), renew=["bob~ci"], renewal="run-1")
     assert (store / "bob~ci").read_text() == new
 
 
@@ -319,15 +312,15 @@ def test_a_store_file_that_is_not_the_accounts_key_is_refused(tmp_path):
     store.mkdir(mode=0o700)
     (store / "alice~laptop").write_text("og_" + base64.b64encode(b"bob~ci:secret").decode() + "\n")
     with pytest.raises(Exception, match="does not hold an API key of alice~laptop") as err:
-        pf.ollama_gate_credentials(USERS[:1], str(store))
+        credentials(USERS[:1], str(store))
     assert "secret" not in str(err.value)
 
 
 def test_generated_and_expiring_include_keys():
-    assert pf.ollama_gate_generated_users(USERS) == ["alice~laptop", "bob", "bob~ci"]
+    assert gu.ollama_gate_generated_users(USERS) == ["alice~laptop", "bob", "bob~ci"]
     soon = (datetime.date.today() + datetime.timedelta(days=3)).isoformat()
     users = [{"name": "eve", "password": "x" * 30, "keys": [{"name": "k", "expires": soon}]}]
-    assert pf.ollama_gate_expiring(users, 14) == [f"eve~k (expires {soon})"]
+    assert gu.ollama_gate_expiring(users, 14) == [f"eve~k (expires {soon})"]
 
 
 @pytest.mark.parametrize(
@@ -345,7 +338,7 @@ def test_generated_and_expiring_include_keys():
     ],
 )
 def test_rotation_names(request_, names):
-    assert pf.ollama_gate_rotation_names(request_, pf.ollama_gate_accounts(USERS)) == names
+    assert gu.ollama_gate_rotation_names(request_, gu.ollama_gate_accounts(USERS)) == names
 
 
 def test_given_passwords_are_checked_before_generated_ones_exist():
@@ -357,7 +350,7 @@ def test_given_passwords_are_checked_before_generated_ones_exist():
 
 def test_verify_report_names_keys_as_bearer():
     ok = {"status": 200, "json": {"version": "1", "models": []}}
-    lines = pf.ollama_gate_verify_report({"status": 401, "www_authenticate": 'Basic realm="x"'}, [ok, ok], [ok, ok],
+    lines = verify.ollama_gate_verify_report({"status": 401, "www_authenticate": 'Basic realm="x"'}, [ok, ok], [ok, ok],
                                          ["bob", "bob~ci"])
     assert lines[1].startswith("PASS  user bob -> ") and lines[2].startswith("PASS  key bob~ci (Bearer) -> ")
 

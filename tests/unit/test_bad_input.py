@@ -3,7 +3,6 @@ playbooks/preflight.yml - the first play of site.yml - with a message naming the
 the baseline the cases start from passes. All cases run as hosts of one ansible-playbook run in
 check mode with a local connection (the checks read no host). The README's table is rendered
 from the same file: `python tests/unit/test_bad_input.py` rewrites it."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,7 +16,6 @@ PROJECT = Path(__file__).resolve().parents[2]
 MATRIX = yaml.safe_load((Path(__file__).parent / "bad_input.yml").read_text())
 CASES = MATRIX["cases"]
 UFW = MATRIX["foreign_ufw_rules"]
-FIREWALL = PROJECT / "roles/firewall/filter_plugins/firewall.py"
 BIN = Path(sys.executable).parent
 PLAYBOOK = str(BIN / "ansible-playbook") if (BIN / "ansible-playbook").exists() else "ansible-playbook"
 START, END = "<!-- bad-input-matrix: start (tests/unit/bad_input.yml) -->", "<!-- bad-input-matrix: end -->"
@@ -71,26 +69,29 @@ def test_bad_input_is_refused_naming_the_variable(outcome, index):
     assert message.endswith("Nothing was changed."), message
 
 
+@pytest.fixture(scope="module")
+def networks():
+    """The firewall filters, imported here: `python tests/unit/test_bad_input.py` runs without
+    tests/unit/conftest.py, which puts the shared loader on the path."""
+    from ollama_gate_filters import load
+
+    return load("networks")
+
+
 @pytest.mark.parametrize("case", UFW, ids=[c["class"] for c in UFW])
-def test_foreign_ufw_rule_opening_ollamas_port_is_refused(case):
-    spec = importlib.util.spec_from_file_location("ollama_gate_firewall_matrix", FIREWALL)
-    firewall = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(firewall)
+def test_foreign_ufw_rule_opening_ollamas_port_is_refused(networks, case):
     show_added = "Added user rules (see 'ufw status' for running firewall):\n" + case["rule"] + "\n"
-    [problem] = firewall.firewall_foreign_problems(show_added, [11434])
+    [problem] = networks.firewall_foreign_problems(show_added, [11434])
     assert case["says"] in problem and f'"{case["rule"]}"' in problem and "firewall_protected_ports" in problem
     # a protected port the rule does not open is not refused (only an all-ports rule opens port 9)
-    assert (firewall.firewall_foreign_problems(show_added, [9]) == []) == (case["class"] != "all ports from one address")
+    assert (networks.firewall_foreign_problems(show_added, [9]) == []) == (case["class"] != "all ports from one address")
 
 
-def test_rules_that_do_not_open_the_port_are_not_refused():
-    spec = importlib.util.spec_from_file_location("ollama_gate_firewall_matrix", FIREWALL)
-    firewall = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(firewall)
+def test_rules_that_do_not_open_the_port_are_not_refused(networks):
     show_added = "\n".join(["ufw allow out 11434/tcp", "ufw deny 11434/tcp", "ufw allow OpenSSH",
                             "ufw allow 11000:11433/tcp", "ufw allow from 192.0.2.50 to any port 22 proto tcp",
                             "ufw allow 11434/tcp comment 'ollama-gate gateway'"])
-    assert firewall.firewall_foreign_problems(show_added, [11434]) == []
+    assert networks.firewall_foreign_problems(show_added, [11434]) == []
 
 
 def test_at_least_thirty_classes_each_different():

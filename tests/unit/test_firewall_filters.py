@@ -1,11 +1,8 @@
-"""Filters of the firewall role: settings checks, lock-out checks, wanted/owned/stale rules."""
-import importlib.util
-from pathlib import Path
+"""Filters of the firewall role (roles/ollama_gate/filter_plugins/networks.py): settings checks,
+lock-out checks, wanted/owned/stale rules."""
+from ollama_gate_filters import load
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/firewall/filter_plugins/firewall.py"
-spec = importlib.util.spec_from_file_location("ollama_gate_firewall", PLUGIN)
-fw = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(fw)
+fw = load("networks")
 
 SHOW_ADDED = """Added user rules (see 'ufw status' for running firewall):
 ufw allow 22/tcp comment 'ollama-gate ssh'

@@ -1,15 +1,11 @@
-"""The gateway user-list filters (roles/gateway_users/filter_plugins)."""
-import importlib.util
-from pathlib import Path
-
+"""The gateway user-list filters (roles/ollama_gate/filter_plugins/users.py)."""
 import pytest
 from ansible.errors import AnsibleFilterError
 from passlib.hash import apr_md5_crypt, bcrypt, ldap_salted_sha1, sha512_crypt
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/gateway_users/filter_plugins/gateway_users.py"
-spec = importlib.util.spec_from_file_location("gateway_users", PLUGIN)
-gu = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gu)
+from ollama_gate_filters import load
+
+gu = load("users")
 
 PW_A = "alice-password-0123456789"
 PW_B = "bob-password-0123456789xx"
@@ -142,54 +138,3 @@ def test_admins_are_present_users_with_role_admin():
     users = [dict(USERS[0], role="admin"), USERS[1], {"name": "old", "role": "admin", "state": "absent"},
              {"name": "gone", "password": PW_B, "role": "admin", "expires": "2001-01-01"}]
     assert gu.gateway_users_admins(users) == ["alice"]
-
-
-@pytest.mark.parametrize(
-    ("name", "san"),
-    [("gpu-box.lan", "DNS:gpu-box.lan"), ("GPU-Box", "DNS:gpu-box"), ("192.168.1.100", "IP:192.168.1.100"),
-     ("[2001:db8::1]", "IP:2001:db8::1"), ("2001:DB8::1", "IP:2001:db8::1")],
-)
-def test_san_entries(name, san):
-    assert gu.gateway_san(name) == san
-
-
-@pytest.mark.parametrize(
-    ("args", "expected"),
-    [
-        (("none", "x"), []),
-        (("acme", "x", "ollama.example.com"), []),
-        (("acme", "x", "ollama.example.com", None, "admin@example.com"), []),
-        (("internal", "x", "", ["gpu-box", "192.168.1.100", "::1"]), []),
-        (("acme", "x"), ["x_domain (or ollama_gate_domain) must be set"]),
-        (("acme", "ollama_gate"), ["ollama_gate_domain must be set"]),
-        (("acme", "x", "192.0.2.1"), ["x_domain: '192.0.2.1' is not a fully qualified DNS name"]),
-        (("acme", "x", "gpu-box"), ["x_domain: 'gpu-box' is not a fully qualified DNS name"]),
-        (("acme", "x", "bad_name.example.com"), ["x_domain: 'bad_name.example.com' is not"]),
-        (("acme", "x", "ollama.example.com", None, "nobody"), ["x_acme_email: 'nobody' is not an email address"]),
-        (("internal", "x", "", []), ["x_tls_names must be a non-empty list"]),
-        (("internal", "x", "", "gpu-box"), ["x_tls_names must be a non-empty list"]),
-        (("internal", "x", "", ["gpu box", "ok"]), ["x_tls_names: 'gpu box' is neither"]),
-        (("False", "x"), ["x_tls must be none, acme or internal (got 'False'; YAML reads a bare off as false"]),
-        (("https", "x"), ["x_tls must be none, acme or internal (got 'https'"]),
-        (("acme", "x", "ollama.example.com", None, "", "", "", "", "", 8080, 443),
-         ["nginx_gateway_http_port must be 80 with tls acme"]),
-        (("internal", "x", "", ["gpu-box"], "", "", "", "", "", 8443, 8443),
-         ["nginx_gateway_http_port and nginx_gateway_port are both 8443"]),
-        (("internal", "x", "", ["gpu-box"], "", "", "", "", "", 8080, 443), []),
-        (("none", "x", "", None, "", "", "", "", "", 8080, 8080), []),
-    ],
-)
-def test_tls_problems_name_the_variable(args, expected):
-    problems = gu.gateway_tls_problems(*args)
-    assert len(problems) == len(expected), problems
-    for problem, start in zip(problems, expected):
-        assert problem.startswith(start), problem
-
-
-@pytest.mark.parametrize(
-    ("name", "literal"),
-    [("gpu-box.lan", "gpu-box.lan"), ("192.168.1.100", "192.168.1.100"), ("fd00::1", "[fd00::1]"),
-     ("[FD00::1]", "[fd00::1]"), ("::ffff:10.0.0.1", "[::ffff:a00:1]")],
-)
-def test_url_host_brackets_ipv6(name, literal):
-    assert gu.gateway_url_host(name) == literal

@@ -2,16 +2,14 @@
 compared with what gpg prints for the same key (tests/unit/fixtures/test-repo-key.asc, a
 throwaway key made with `gpg --quick-gen-key` for this test: 1F89D00A...2D2DFFCA)."""
 import base64
-import importlib.util
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/caddy_gateway/filter_plugins/openpgp.py"
-spec = importlib.util.spec_from_file_location("ollama_gate_openpgp", PLUGIN)
-openpgp = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(openpgp)
+from ollama_gate_filters import load
+
+openpgp = load("openpgp")
 
 KEY = (Path(__file__).parent / "fixtures/test-repo-key.asc").read_text()
 GPG_FINGERPRINT = "1F89D00A118EE568CE0B8CB9DB70C0B32D2DFFCA"  # gpg --list-keys --with-colons

@@ -79,11 +79,12 @@ def test_gateway_roles_refuse_plain_http_to_anyone_without_the_opt_in(tmp_path, 
 
 def run_gateway_preflight(tmp_path, settings):
     """The playbooks' own gateway checks (playbooks/tasks/gateway-preflight.yml), no host touched."""
-    play = [{"hosts": "all", "gather_facts": False, "vars_files": [str(PROJECT / "playbooks/vars/stores.yml")],
-             "tasks": [{"ansible.builtin.import_tasks": str(PROJECT / "playbooks/tasks/gateway-preflight.yml")}]}]
+    play = [{"hosts": "all", "gather_facts": False,
+             "tasks": [{"ansible.builtin.import_role": {"name": "ollama_gate", "rolespec_validate": False}},
+                       {"ansible.builtin.import_tasks": str(PROJECT / "playbooks/tasks/gateway-preflight.yml")}]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
-               ANSIBLE_FILTER_PLUGINS=str(PROJECT / "playbooks/filter_plugins"))
+               ANSIBLE_ROLES_PATH=str(PROJECT / "roles"))
     (tmp_path / "vars.yml").write_text(yaml.safe_dump(settings))
     proc = subprocess.run([PLAYBOOK, "-i", "preflight-host,", "-c", "local", "--check", "-e", f"@{tmp_path / 'vars.yml'}",
                            str(tmp_path / "play.yml")], capture_output=True, text=True, env=env, cwd=tmp_path)

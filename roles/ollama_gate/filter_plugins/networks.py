@@ -1,22 +1,41 @@
-"""Filters of the firewall role: checks of its settings, the rules it wants, the rules it owns.
+"""Filters of the network settings: client allowlists (checked and written in canonical form for
+the proxies), and the firewall role's checks of its settings, the ufw rules it wants and the
+rules it owns.
 
 Rules are owned through their ufw comment ("ollama-gate ..."): what `ufw show added` lists with
 such a comment and is no longer wanted is stale and gets deleted; other rules are left alone.
 """
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import re
-from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location(
-    "ollama_gate_gateway_users_for_firewall",
-    Path(__file__).resolve().parents[2] / "gateway_users/filter_plugins/gateway_users.py",
-)
-_gateway_users = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_gateway_users)
 
+def gateway_networks_problems(entries, variable: str) -> list[str]:
+    """What is wrong with an allowlist (IPv4/IPv6 addresses and CIDRs), naming each bad entry."""
+    if entries is None or isinstance(entries, (str, dict)) or not hasattr(entries, "__iter__"):
+        return [f"{variable} must be a list of IP addresses or CIDRs, not {entries!r}"]
+    problems = []
+    for entry in entries:
+        try:
+            ipaddress.ip_network(str(entry).strip(), strict=True)
+        except ValueError as exc:
+            problems.append(f"{variable}: {entry!r} is not an IP address or CIDR ({exc})")
+    return problems
+
+
+def gateway_networks(entries) -> list[str]:
+    """An allowlist in canonical form (2001:DB8::/32 -> 2001:db8::/32), duplicates dropped."""
+    seen: list[str] = []
+    for entry in entries or []:
+        network = ipaddress.ip_network(str(entry).strip(), strict=True)
+        text = str(network.network_address) if network.num_addresses == 1 else str(network)
+        if text not in seen:
+            seen.append(text)
+    return seen
+
+
+# --------------------------------------------------------------------------- firewall (ufw)
 OWNER = "ollama-gate"
 # The forms `ufw show added` prints for port rules (ufw 0.36); proto missing = tcp and udp.
 _SIMPLE = re.compile(r"^ufw (allow|deny|reject|limit) (\d+)(?:/(tcp|udp))?(?: comment '(.*)')?$")
@@ -35,8 +54,8 @@ def _port_ok(port) -> bool:
 def firewall_problems(ssh_port, ssh_from, allowlist, gateway_ports, protected_ports, http_open=False) -> list[str]:
     """What is wrong with the settings, one text per problem, naming the variable and entry."""
     problems = []
-    problems += _gateway_users.gateway_networks_problems(ssh_from, "firewall_ssh_allowed_from")
-    problems += _gateway_users.gateway_networks_problems(allowlist, "firewall_allowlist")
+    problems += gateway_networks_problems(ssh_from, "firewall_ssh_allowed_from")
+    problems += gateway_networks_problems(allowlist, "firewall_allowlist")
     if not _port_ok(ssh_port):
         problems.append(f"firewall_ssh_port: {ssh_port!r} is not a port (1-65535)")
     ports = gateway_ports if isinstance(gateway_ports, list) else [gateway_ports]
@@ -97,11 +116,10 @@ def _rule(port, source, purpose) -> dict:
 
 def firewall_rules(ssh_port, ssh_from, allowlist, gateway_ports, http_open=False) -> dict:
     """The rules wanted, SSH ones apart (they go in first): {'ssh': [...], 'other': [...]}."""
-    networks = _gateway_users.gateway_networks
-    ssh = [_rule(ssh_port, source, "ssh") for source in networks(ssh_from) or ["any"]]
+    ssh = [_rule(ssh_port, source, "ssh") for source in gateway_networks(ssh_from) or ["any"]]
     other = []
     for port in gateway_ports:
-        other += [_rule(port, source, "gateway") for source in networks(allowlist) or ["any"]]
+        other += [_rule(port, source, "gateway") for source in gateway_networks(allowlist) or ["any"]]
     if http_open:
         other.append(_rule(80, "any", "http"))
     return {"ssh": ssh, "other": other}
@@ -276,6 +294,9 @@ def firewall_stale_rules(owned: list[dict], wanted: dict) -> list[dict]:
 class FilterModule:
     def filters(self):
         return {
+            "gateway_networks_problems": gateway_networks_problems,
+            "gateway_networks": gateway_networks,
+            "ollama_gate_networks_problems": gateway_networks_problems,
             "firewall_problems": firewall_problems,
             "firewall_lockout_problems": firewall_lockout_problems,
             "firewall_rules": firewall_rules,
