@@ -48,3 +48,25 @@ def test_config_nginx_rejects_is_never_applied(client, gateway_host, gateway, tm
     assert gateway_host.check_output("pgrep -P $(systemctl show --property MainPID --value nginx) | sort") == workers
     user = gateway.users[0]
     assert curl(client, f"{gateway.url}/api/tags", user["name"], user["password"]).status == 200
+
+
+def test_rate_limit_per_address_before_credentials(client, gateway_host, gateway, tmp_path):
+    """A burst beyond the rate gets 429 with a JSON error, before any credential is looked at;
+    another client address is unaffected. (A users-only run applies the low limit and one puts the
+    scenario's back.)"""
+    low = write_vars(tmp_path, {"nginx_gateway_rate_limit": 1, "nginx_gateway_rate_burst": 3})
+    run_playbook("playbooks/gateway.yml", "--tags", "users", "-e", low)
+    try:
+        site = gateway_host.file("/etc/nginx/sites-available/ollama-gateway").content_string
+        assert "rate=1r/s" in site and "burst=3 nodelay" in site
+        codes = client.check_output(
+            f"for i in $(seq 12); do curl -s -o /dev/null -w '%{{http_code}} ' {gateway.url}/api/tags; done").split()
+        assert codes[:4] == ["401"] * 4 and codes.count("429") >= 6, codes
+        reply = curl(client, f"{gateway.url}/api/tags", gateway.users[0]["name"], gateway.users[0]["password"])
+        assert reply.status == 429 and reply.json() == {"error": "too many requests from this address: slow down and retry"}
+        # another client address (the gateway host itself, on loopback) is not limited by that burst
+        assert gateway_host.check_output(
+            f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:{gateway.port}/api/tags") == "401"
+    finally:
+        run_playbook("playbooks/gateway.yml", "--tags", "users")
+    assert "rate=20r/s" in gateway_host.file("/etc/nginx/sites-available/ollama-gateway").content_string

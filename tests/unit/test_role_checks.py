@@ -80,7 +80,7 @@ def test_gateway_roles_refuse_plain_http_to_anyone_without_the_opt_in(tmp_path, 
 def run_gateway_preflight(tmp_path, settings):
     """The playbooks' own gateway checks (playbooks/tasks/gateway-preflight.yml), no host touched."""
     play = [{"hosts": "all", "gather_facts": False,
-             "tasks": [{"ansible.builtin.import_role": {"name": "ollama_gate", "rolespec_validate": False}},
+             "tasks": [{"ansible.builtin.import_role": {"name": "ollama_gate", "tasks_from": "check.yml"}},
                        {"ansible.builtin.import_tasks": str(PROJECT / "playbooks/tasks/gateway-preflight.yml")}]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
