@@ -62,7 +62,8 @@ def test_one_json_line_per_request_with_who_did_what(logged, client):
     for record in records:
         assert record["client"] == client_address
         assert record["time"].endswith("+00:00")
-        assert record["bytes_in"] > 0 and record["bytes_out"] > 0
+        # nginx counts the whole request (line, headers, body), Caddy the body only
+        assert record["bytes_in"] > (0 if record["proxy"] == "nginx" else -1) and record["bytes_out"] > 0
         assert record["request_time"] is not None and record["request_time"] >= 0
     assert records[4]["bytes_in"] > len(BODY)  # the body was counted, not written
     if records[0]["proxy"] == "nginx":
@@ -77,7 +78,7 @@ def test_no_credential_and_no_body_in_the_log(logged, gateway_host, gateway):
     for value in (password, password + "x", key, key[3:], secret, BODY, "Basic ", "Bearer "):
         assert value not in text
     if gateway.proxy == "caddy":  # the request headers are logged, credentials as REDACTED
-        assert '"Authorization":["REDACTED"]' in text and '"X-Api-Key":["REDACTED"]' in text
+        assert '"Authorization":"REDACTED"' in text and '"X-Api-Key":"REDACTED"' in text
     # every line is JSON
     for line in text.splitlines():
         json.loads(line)
