@@ -9,7 +9,7 @@ import ollama
 import openai
 import pytest
 
-from conftest import STORE, altered, curl, key_of, upstream_traffic
+from conftest import STORE, altered, curl, key_of, load, upstream_traffic
 
 def status(client, gateway, path="/api/tags", headers=(), method="GET", data_file=None):
     return curl(client, f"{gateway.url}{path}", headers=headers, method=method, data_file=data_file).status
@@ -109,10 +109,12 @@ def test_no_credential_reaches_ollama(client, gateway, gateway_host):
         assert leak not in sent
 
 
-def test_nginx_access_log_names_the_key(client, gateway, gateway_host):
-    if gateway.proxy != "nginx":
-        pytest.skip("Caddy's access log comes with the operations work; its role check sees the key above")
+def test_access_log_names_the_user_and_key(client, gateway, gateway_host):
+    """The gateway's JSON access log (test_access_log.py) names a key's user and key."""
     account, key = key_of("user")
     assert status(client, gateway, "/api/ps", [f"Authorization: Bearer {key}"]) == 200
-    last = gateway_host.check_output("tail -n 20 /var/log/nginx/access.log").splitlines()
-    assert any(f" {account} " in line and '"GET /api/ps ' in line for line in last), last
+    log = {"nginx": "/var/log/nginx/ollama-gateway-access.json", "caddy": "/var/log/ollama-gate/caddy-access.json"}
+    parse = load("usage").ollama_gate_access_record
+    last = [parse(line) for line in gateway_host.check_output(f"tail -n 20 {log[gateway.proxy]}").splitlines()]
+    user, name = account.split("~")
+    assert any((r["user"], r["key"], r["method"], r["path"]) == (user, name, "GET", "/api/ps") for r in last), last
