@@ -62,10 +62,14 @@ def test_one_json_line_per_request_with_who_did_what(logged, client):
     for record in records:
         assert record["client"] == client_address
         assert record["time"].endswith("+00:00")
-        # nginx counts the whole request (line, headers, body), Caddy the body only
-        assert record["bytes_in"] > (0 if record["proxy"] == "nginx" else -1) and record["bytes_out"] > 0
+        # nginx counts whole requests and answers (headers included), Caddy the bodies only
+        if record["proxy"] == "nginx":
+            assert record["bytes_in"] > 0 and record["bytes_out"] > 0
+        else:
+            assert record["bytes_in"] >= 0 and (record["bytes_out"] > 0) == (record["status"] == 200)
         assert record["request_time"] is not None and record["request_time"] >= 0
-    assert records[4]["bytes_in"] > len(BODY)  # the body was counted, not written
+    if records[4]["proxy"] == "nginx":  # Caddy 2.6 logs bytes_read 0 for a body it proxied (README)
+        assert records[4]["bytes_in"] > len(BODY)  # the body was counted, not written
     if records[0]["proxy"] == "nginx":
         assert records[0]["upstream_time"] is None  # refused at the gateway: Ollama never saw it
         assert records[1]["upstream_time"] is not None and records[1]["upstream_time"] >= 0
