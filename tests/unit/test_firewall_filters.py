@@ -98,6 +98,16 @@ def test_rules_of_others_are_not_taken_over():
     assert [r["from_ip"] for r in to_add] == ["10.213.7.21"]
 
 
+def test_own_rules_already_there_are_not_added_again():
+    wanted = fw.firewall_rules(22, [], ["10.213.7.20", "2001:db8:7::/48", "10.213.7.31"], [8080])
+    assert [r["from_ip"] for r in fw.firewall_rules_to_add(wanted["ssh"], SHOW_ADDED)] == []
+    # 10.213.7.31 is new; the other two are there with our comment
+    assert [r["from_ip"] for r in fw.firewall_rules_to_add(wanted["other"], SHOW_ADDED)] == ["10.213.7.31"]
+    # the same rule with another of our comments is added (ufw moves it to the wanted comment)
+    relabelled = SHOW_ADDED.replace("'ollama-gate gateway'", "'ollama-gate old'")
+    assert "10.213.7.20" in [r["from_ip"] for r in fw.firewall_rules_to_add(wanted["other"], relabelled)]
+
+
 def test_rules_of_others_opening_protected_ports_refused():
     [problem] = fw.firewall_foreign_problems(FOREIGN, [11434])
     assert '"ufw allow 11434"' in problem and "protected port 11434" in problem

@@ -162,10 +162,13 @@ def firewall_owned_rules(show_added: str) -> list[dict]:
 
 
 def firewall_rules_to_add(wanted: list[dict], show_added: str) -> list[dict]:
-    """Wanted rules, except those that exist already as someone else's rule: ufw would move
-    that rule over to our comment (and a later run could delete it)."""
-    foreign = {_key(r) for r in firewall_parsed_rules(show_added) if not r["owned"]}
-    return [r for r in wanted if _key(r) not in foreign]
+    """Wanted rules, except those that exist already: as someone else's rule (ufw would move
+    that rule over to our comment, and a later run could delete it), or as ours with the same
+    comment (nothing to do; each ufw call costs a second or two)."""
+    parsed = firewall_parsed_rules(show_added)
+    foreign = {_key(r) for r in parsed if not r["owned"]}
+    present = {(_key(r), r["comment"]) for r in parsed if r["owned"]}
+    return [r for r in wanted if _key(r) not in foreign and (_key(r), r.get("comment", "")) not in present]
 
 
 _COMMENT = re.compile(r"\s+comment\s+'(.*)'$")
