@@ -44,6 +44,7 @@ EXPECTED = {
     "https": 898,
     "caddy": 799,
     "caddy_current": 609,
+    "scheduled_rotation": 300,
     "ollama_lifecycle": 192,
     "ollama": 82,
     "default": 36,
