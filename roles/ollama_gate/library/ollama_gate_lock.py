@@ -71,7 +71,8 @@ def run_process(start: int) -> tuple[int, str]:
     whose command names ansible (ansible-runner, a wrapper), then to `start` itself."""
     chain = []
     pid = start
-    while pid > 1 and len(chain) < 32:
+    # (PID 1 included: ansible-playbook may be a container's first process)
+    while pid > 0 and len(chain) < 32:
         parent, command = _parent_and_command(pid)
         if not command:
             break
