@@ -364,6 +364,36 @@ def test_generate_without_streaming_is_one_object(server):
     assert again["response"] == reply["response"]  # deterministic
 
 
+def test_generations_run_num_parallel_at_a_time_queue_then_503(start_server):
+    """Like Ollama under load: OLLAMA_NUM_PARALLEL generations at a time, OLLAMA_MAX_QUEUE more
+    wait (in order), the next one gets 503 at once; every token costs the chunk delay."""
+    import threading
+
+    srv = start_server(env={"OLLAMA_NUM_PARALLEL": "2", "OLLAMA_MAX_QUEUE": "1", "OLLAMA_STANDIN_CHUNK_DELAY": "0.1"})
+    call(srv, "POST", "/api/pull", {"model": "llama3.2", "stream": False})
+    request = {"model": "llama3.2", "prompt": "hi", "stream": False, "options": {"num_predict": 5}}
+    assert call_json(srv, "POST", "/api/generate", request)[0] == 200  # loaded: no load time below
+    results, start = {}, time.monotonic()
+
+    def generate(index):
+        status, _, body = call(srv, "POST", "/api/generate", request)
+        results[index] = (status, json.loads(body), time.monotonic() - start)
+
+    threads = []
+    for index in range(4):  # arriving 0.05 s apart: two run, one waits, one is refused
+        threads.append(threading.Thread(target=generate, args=(index,)))
+        threads[-1].start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(timeout=10)
+    assert [results[i][0] for i in range(4)] == [200, 200, 200, 503]
+    assert results[3][1] == {"error": "server busy, please try again.  maximum pending requests exceeded"}
+    assert results[3][2] < 0.4  # refused at once, not after waiting
+    assert 0.45 < results[0][2] < 0.8 and 0.45 < results[1][2] < 0.8  # 5 tokens x 0.1 s, side by side
+    assert results[2][2] > 0.95  # started only when a slot was free
+    assert call_json(srv, "POST", "/api/generate", request)[0] == 200  # the queue drained
+
+
 def test_generate_load_unload_and_ps(server):
     assert call_json(server, "POST", "/api/generate", {"model": "llama3.2"})[1]["done_reason"] == "load"
     running = call_json(server, "GET", "/api/ps")[1]["models"]

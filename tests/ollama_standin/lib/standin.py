@@ -1006,26 +1006,27 @@ class Loaded:
 
 
 class InferenceQueue:
-    """OLLAMA_NUM_PARALLEL requests run at once; beyond OLLAMA_MAX_QUEUE pending ones get 503."""
+    """At most OLLAMA_NUM_PARALLEL generations run at once; up to OLLAMA_MAX_QUEUE more wait for
+    a slot, in order of arrival; beyond that a request gets 503 at once (Ollama's ErrMaxQueue)."""
 
     def __init__(self, parallel: int, max_queue: int):
         self._slots = threading.Semaphore(parallel)
         self._lock = threading.Lock()
-        self._pending = 0
-        self._max_queue = max_queue
+        self._in_flight = 0
+        self._limit = parallel + max_queue
 
     @contextmanager
     def slot(self):
         with self._lock:
-            if self._pending >= self._max_queue:
+            if self._in_flight >= self._limit:
                 raise ApiError(503, "server busy, please try again.  maximum pending requests exceeded")
-            self._pending += 1
+            self._in_flight += 1
         try:
             with self._slots:
                 yield
         finally:
             with self._lock:
-                self._pending -= 1
+                self._in_flight -= 1
 
 
 class OllamaServer(ThreadingHTTPServer):
