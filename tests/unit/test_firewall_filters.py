@@ -123,3 +123,34 @@ def test_rules_of_others_wider_than_the_allowlist_reported():
 def test_http_open_on_an_allowlisted_gateway_port_80_refused():
     assert any("firewall_http_open" in p for p in fw.firewall_problems(22, [], ["10.0.0.0/8"], [80], [11434], True))
     assert fw.firewall_problems(22, [], [], [80], [11434], True) == []
+
+
+def test_a_backend_opens_ollama_to_the_gateways_only():
+    wanted = fw.firewall_rules(22, [], [], [], backend_port=11434, backend_from=["10.0.0.10", "10.0.0.10", "10.0.1.0/24"])
+    assert [(r["from_ip"], r["to_port"], r["comment"]) for r in wanted["other"]] == [
+        ("10.0.0.10", "11434", "ollama-gate backend"), ("10.0.1.0/24", "11434", "ollama-gate backend")]
+    # no gateway addresses: the port stays closed (unlike an empty allowlist, which opens the gateway)
+    assert fw.firewall_rules(22, [], [], [], backend_port=11434, backend_from=[])["other"] == []
+    assert fw.firewall_problems(22, [], [], [], [11434], backend_port=11434, backend_from=["10.0.0.10"]) == []
+    assert fw.firewall_problems(22, [], [], [], [11434]) == ["firewall_gateway_ports is empty"]
+    assert fw.firewall_problems(22, [], [], [], [11434], backend_port=11434, backend_from=["gw-01"]) == [
+        "firewall_backend_allowed_from: 'gw-01' is not an IP address or CIDR "
+        "('gw-01' does not appear to be an IPv4 or IPv6 network)"]
+
+
+def test_a_pool_names_inventory_hosts_the_gateway_can_reach():
+    hosts = ["gw", "b1", "b2", "b3", "b4", "b5"]
+    addresses = {"b1": "10.0.0.11:11434", "b2": "127.0.0.1:11434", "b3": "", "b4": "http://0.0.0.0:11434",
+                 "b5": "[::1]:11434"}
+    problems = fw.ollama_gate_pool_problems(["b1", "b1", "b2", "b3", "b4", "b5", "b9"], hosts, addresses)
+    assert problems[0] == "ollama_gate_backends lists b1 twice"
+    assert problems[1].startswith("ollama_host of backend b2 is '127.0.0.1:11434', on loopback: the gateways cannot")
+    assert problems[2].startswith("ollama_host is not set for backend b3: set it to the backend's private address")
+    assert problems[3].startswith("ollama_host of backend b4 is 'http://0.0.0.0:11434', every address")
+    assert problems[4].startswith("ollama_host of backend b5 is '[::1]:11434', on loopback")
+    assert problems[5] == "ollama_gate_backends: 'b9' is not a host of this inventory"
+    assert len(problems) == 6
+    assert fw.ollama_gate_pool_problems(["b1"], hosts, addresses) == []
+    assert fw.ollama_gate_backend_address_problems("[2001:db8::11]:11434", "b6") == []
+    assert fw.ollama_gate_backend_address_problems("localhost:11434", "b7")[0].startswith(
+        "ollama_host of backend b7 is 'localhost:11434', on loopback")

@@ -35,6 +35,53 @@ def gateway_networks(entries) -> list[str]:
     return seen
 
 
+# --------------------------------------------------------------------------- pools of backends
+_LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+def _listen_host(address: str) -> str:
+    """The host part of an ollama_host value ("http://10.0.0.11:11434" -> "10.0.0.11")."""
+    hostport = re.sub(r"^https?://", "", str(address or "")).split("/", 1)[0]
+    if hostport.startswith("["):
+        return hostport[1:hostport.find("]")] if "]" in hostport else hostport
+    return hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
+
+
+def ollama_gate_backend_address_problems(address, name: str) -> list[str]:
+    """What keeps the gateways from connecting to a backend's ollama_host (loopback, every
+    address, none at all), naming the host."""
+    if not address:
+        return [f"ollama_host is not set for backend {name}: set it to the backend's private address and "
+                f"Ollama's port, e.g. \"10.0.0.11:11434\" (Ollama listens there and the gateways connect to it)"]
+    host = _listen_host(address)
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if host.lower() in _LOOPBACK_NAMES or (ip is not None and ip.is_loopback):
+        return [f"ollama_host of backend {name} is {address!r}, on loopback: the gateways cannot reach it. Set it "
+                f"to the backend's private address, e.g. \"10.0.0.11:11434\""]
+    if host == "" or (ip is not None and ip.is_unspecified):
+        return [f"ollama_host of backend {name} is {address!r}, every address: the gateways need one address to "
+                f"connect to. Set it to the backend's private address, e.g. \"10.0.0.11:11434\""]
+    return []
+
+
+def ollama_gate_pool_problems(backends, hosts, addresses) -> list[str]:
+    """What is wrong with a gateway's pool: names that are not inventory hosts, duplicates, and
+    backends the gateway could not connect to. addresses: {backend name: its ollama_host}."""
+    problems, seen = [], set()
+    for name in backends or []:
+        if name in seen:
+            problems.append(f"ollama_gate_backends lists {name} twice")
+        seen.add(name)
+        if name not in (hosts or []):
+            problems.append(f"ollama_gate_backends: {name!r} is not a host of this inventory")
+        else:
+            problems += ollama_gate_backend_address_problems((addresses or {}).get(name), name)
+    return problems
+
+
 # --------------------------------------------------------------------------- firewall (ufw)
 OWNER = "ollama-gate"
 # The forms `ufw show added` prints for port rules (ufw 0.36); proto missing = tcp and udp.
@@ -51,15 +98,23 @@ def _port_ok(port) -> bool:
         return False
 
 
-def firewall_problems(ssh_port, ssh_from, allowlist, gateway_ports, protected_ports, http_open=False) -> list[str]:
-    """What is wrong with the settings, one text per problem, naming the variable and entry."""
+def firewall_problems(ssh_port, ssh_from, allowlist, gateway_ports, protected_ports, http_open=False,
+                      backend_port=None, backend_from=()) -> list[str]:
+    """What is wrong with the settings, one text per problem, naming the variable and entry.
+
+    backend_port/backend_from: on a pool backend, Ollama's port and the gateways' addresses, the
+    only sources it is opened to (a backend-only host has no gateway ports).
+    """
     problems = []
     problems += gateway_networks_problems(ssh_from, "firewall_ssh_allowed_from")
     problems += gateway_networks_problems(allowlist, "firewall_allowlist")
+    problems += gateway_networks_problems(backend_from or [], "firewall_backend_allowed_from")
     if not _port_ok(ssh_port):
         problems.append(f"firewall_ssh_port: {ssh_port!r} is not a port (1-65535)")
+    if backend_from and not _port_ok(backend_port):
+        problems.append(f"firewall_backend_port: {backend_port!r} is not a port (1-65535)")
     ports = gateway_ports if isinstance(gateway_ports, list) else [gateway_ports]
-    if not ports:
+    if not ports and not backend_from:
         problems.append("firewall_gateway_ports is empty")
     for port in ports:
         if not _port_ok(port):
@@ -114,14 +169,19 @@ def _rule(port, source, purpose) -> dict:
     return {"rule": "allow", "from_ip": source, "to_port": str(port), "proto": "tcp", "comment": f"{OWNER} {purpose}"}
 
 
-def firewall_rules(ssh_port, ssh_from, allowlist, gateway_ports, http_open=False) -> dict:
-    """The rules wanted, SSH ones apart (they go in first): {'ssh': [...], 'other': [...]}."""
+def firewall_rules(ssh_port, ssh_from, allowlist, gateway_ports, http_open=False,
+                   backend_port=None, backend_from=()) -> dict:
+    """The rules wanted, SSH ones apart (they go in first): {'ssh': [...], 'other': [...]}.
+
+    An empty allowlist opens the gateway ports to everyone; an empty backend_from opens
+    Ollama's port to no one (a backend serves the gateways only)."""
     ssh = [_rule(ssh_port, source, "ssh") for source in gateway_networks(ssh_from) or ["any"]]
     other = []
     for port in gateway_ports:
         other += [_rule(port, source, "gateway") for source in gateway_networks(allowlist) or ["any"]]
     if http_open:
         other.append(_rule(80, "any", "http"))
+    other += [_rule(backend_port, source, "backend") for source in gateway_networks(backend_from)]
     return {"ssh": ssh, "other": other}
 
 
@@ -300,6 +360,8 @@ class FilterModule:
             "gateway_networks_problems": gateway_networks_problems,
             "gateway_networks": gateway_networks,
             "ollama_gate_networks_problems": gateway_networks_problems,
+            "ollama_gate_pool_problems": ollama_gate_pool_problems,
+            "ollama_gate_backend_address_problems": ollama_gate_backend_address_problems,
             "firewall_problems": firewall_problems,
             "firewall_lockout_problems": firewall_lockout_problems,
             "firewall_rules": firewall_rules,

@@ -1,0 +1,80 @@
+"""playbooks/preflight.yml on a pool inventory (gateways in ollama_gateways, Ollama hosts in
+ollama_backends): a valid pool passes; each bad pool setting stops its host before anything
+changes, with a message naming the variable. One check-mode run, local connection (the checks
+read nothing a test machine lacks)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PLAYBOOK = str(BIN / "ansible-playbook") if (BIN / "ansible-playbook").exists() else "ansible-playbook"
+USERS = [{"name": "alice", "password": "alice-test-password-0001", "role": "admin"}]
+
+GATEWAYS = {
+    "gw-ok": {"ansible_host": "10.0.0.10", "ollama_gate_backends": ["b-ok"]},
+    "gw-unknown-backend": {"ansible_host": "10.0.0.20", "ollama_gate_backends": ["b-ok", "b-nowhere"]},
+    "gw-loopback-backend": {"ansible_host": "10.0.0.30", "ollama_gate_backends": ["b-loopback"]},
+}
+BACKENDS = {
+    "b-ok": {"ollama_host": "10.0.0.11:11434"},
+    "b-loopback": {"ollama_host": "127.0.0.1:11434"},
+    "b-no-firewall": {"ollama_host": "10.0.0.12:11434", "ollama_gate_firewall": False},
+    "b-gateway-name": {"ollama_host": "10.0.0.13:11434", "ollama_gate_gateway_addresses": ["gw.example.com"]},
+}
+EXPECTED = {
+    "gw-ok": None,
+    "b-ok": None,
+    "gw-unknown-backend": "ollama_gate_backends: 'b-nowhere' is not a host of this inventory",
+    "gw-loopback-backend": "ollama_host of backend b-loopback is '127.0.0.1:11434', on loopback: the gateways cannot",
+    "b-loopback": "ollama_host of backend b-loopback is '127.0.0.1:11434', on loopback",
+    "b-no-firewall": "ollama_gate_firewall is false on backend b-no-firewall: keep it on",
+    "b-gateway-name": "ollama_gate_gateway_addresses: 'gw.example.com' is not an IP address or CIDR",
+}
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pool")
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory = {"all": {"vars": local, "children": {
+        "ollama_gateways": {"hosts": GATEWAYS, "vars": {
+            "ollama_gate_users": USERS, "ollama_gate_allowlist": ["10.0.0.0/16"], "ollama_gate_firewall": False}},
+        "ollama_backends": {"hosts": BACKENDS},
+    }}}
+    (tmp / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_ROLES_PATH=str(PROJECT / "roles"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run([PLAYBOOK, "-i", str(tmp / "hosts.yml"), "--check", str(PROJECT / "playbooks/preflight.yml")],
+                          capture_output=True, text=True, env=env, cwd=tmp)
+    report = json.loads(proc.stdout[proc.stdout.index("{"):])
+    failed = {}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if result.get("failed") and host not in failed:
+                    failed[host] = " ".join(str(result.get("msg", "")).split())
+    return failed, report
+
+
+@pytest.mark.parametrize("host", EXPECTED)
+def test_pool_settings_checked_naming_the_variable(outcome, host):
+    failed, _ = outcome
+    if EXPECTED[host] is None:
+        assert host not in failed, failed.get(host)
+    else:
+        assert EXPECTED[host] in (failed.get(host) or ""), failed.get(host)
+        assert failed[host].endswith("Nothing was changed.")
+
+
+def test_each_group_gets_its_own_checks(outcome):
+    """Gateways get the gateway checks, backends the backend checks; every host is checked."""
+    _, report = outcome
+    plays = {play["play"]["name"]: {h for t in play["tasks"] for h in t["hosts"]} for play in report["plays"]}
+    assert plays["Preflight"] == set(GATEWAYS)
+    assert plays["Preflight of the pool backends"] == set(BACKENDS)
