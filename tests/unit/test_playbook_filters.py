@@ -181,3 +181,17 @@ def test_api_keys_get_their_credential_through_the_playbooks_chain(tmp_path):
     resolved = {a["name"]: a for a in credentials(users, str(tmp_path / "store"))}
     assert resolved["alice"]["password"] == "alice-password-0123456789"
     assert resolved["alice~laptop"]["password"] and (tmp_path / "store" / "alice~laptop").is_file()
+
+
+def test_store_kept_on_the_gateways_is_merged_newest_first():
+    """tasks/store-pull.yml's listings ("<name> <mtime> <base64>" per file, one per gateway): per
+    name the newest copy wins; hidden files (the lock, renewal marks), paths and junk are ignored."""
+    gw1 = "erin 100 ZXJpbi1vbGQ=\nalice~laptop 300 a2V5\n.run.lock 500 eA==\n"
+    gw2 = "erin 200 ZXJpbi1uZXc=\n../etc 900 eA==\nbroken line\nbob+ci 50 Ym9i\n"
+    merged = store_filters.ollama_gate_store_newest([gw1, gw2, ""])
+    assert merged == [
+        {"name": "alice~laptop", "mtime": 300, "content": "a2V5"},
+        {"name": "bob+ci", "mtime": 50, "content": "Ym9i"},
+        {"name": "erin", "mtime": 200, "content": "ZXJpbi1uZXc="},
+    ]
+    assert store_filters.ollama_gate_store_newest([]) == []

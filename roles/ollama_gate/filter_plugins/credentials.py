@@ -208,10 +208,31 @@ def ollama_gate_rotation_report(rotated, generated, store: str, written: bool = 
     return lines
 
 
+def ollama_gate_store_newest(listings) -> list[dict]:
+    """The credential store kept on the gateways, merged: each gateway's listing is lines of
+    "<name> <mtime> <base64 content>" (tasks/store-pull.yml); per name the newest copy wins (a
+    gateway that missed a rotation holds an older one). [{name, mtime, content (base64)}]."""
+    newest: dict[str, dict] = {}
+    for listing in listings or []:
+        for line in str(listing or "").splitlines():
+            parts = line.split(" ")
+            if len(parts) != 3 or not _STORE_NAME.fullmatch(parts[0]) or not parts[1].isdigit():
+                continue
+            entry = {"name": parts[0], "mtime": int(parts[1]), "content": parts[2]}
+            if parts[0] not in newest or entry["mtime"] > newest[parts[0]]["mtime"]:
+                newest[parts[0]] = entry
+    return [newest[name] for name in sorted(newest)]
+
+
+# account names as the store writes them: users, and <user>~<key> for API keys; never a path
+_STORE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+~-]*")
+
+
 class FilterModule:
     def filters(self):
         return {
             "ollama_gate_credentials": ollama_gate_credentials,
             "ollama_gate_credentials_missing": ollama_gate_credentials_missing,
             "ollama_gate_rotation_report": ollama_gate_rotation_report,
+            "ollama_gate_store_newest": ollama_gate_store_newest,
         }
