@@ -99,7 +99,9 @@ def generate(address, credentials, prompt, tokens=4, timeout=30) -> Outcome:
             return Outcome(started, time.monotonic(), False, f"{response.status} {data[:200]}")
         lines = [json.loads(line) for line in data.splitlines() if line.strip()]
         done = bool(lines) and lines[-1].get("done") is True
-        return Outcome(started, time.monotonic(), done, "" if done else f"no final line: {data[-200:]}")
+        detail = "" if done else (f"200 without a final line after {time.monotonic() - started:.2f} s, "
+                                  f"{len(data)} bytes, headers {dict(response.getheaders())}: {data[-200:]!r}")
+        return Outcome(started, time.monotonic(), done, detail)
     except Exception as exc:  # a cut stream, a reset connection: the client saw a failure
         return Outcome(started, time.monotonic(), False, repr(exc))
 

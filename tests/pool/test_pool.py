@@ -61,7 +61,7 @@ def test_a_stopped_backend_is_left_out_without_failures_and_comes_back(gateway_a
     load, stopped_at, log = stop_and_restart_a_backend(gateway_address, alice, backends[1])
     after = load.since(stopped_at)
     assert len(after) > 30
-    failed = [o.detail for o in after if not o.ok]
+    failed = [f"{o.started - stopped_at:+.2f} s: {o.detail}" for o in after if not o.ok]
     assert not failed, failed[:5]
     # back in the pool: it gets requests again within the fail timeout and some
     assert GENERATE in log.requests(wait_for=[GENERATE]), f"no request reached {backends[1].name} again"

@@ -47,9 +47,11 @@ def fresh_copy(root: Path) -> Path:
 
 def run_from(copy_inventory: Path, *extra):
     cmd = ["ansible-playbook", "-i", str(copy_inventory), "playbooks/gateway.yml", "--tags", "users", *extra]
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0")
-    env.pop("ANSIBLE_ROLES_PATH", None)  # the copy's own ansible.cfg, as in an AWX job
-    proc = subprocess.run(cmd, cwd=copy_inventory.parents[2], capture_output=True, text=True, env=env)
+    root = copy_inventory.parents[2]
+    # the copy's own ansible.cfg (roles, settings), as in an AWX job; not Molecule's
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
+    env.update(ANSIBLE_CONFIG=str(root / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=env)
     proc.output = proc.stdout + proc.stderr
     assert proc.returncode == 0, proc.output[-5000:]
     return proc
