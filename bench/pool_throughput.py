@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Throughput of streamed generations through one gateway with 1, 2 and 3 Ollama backends,
-measured side by side in one run on the pool test hosts (molecule/pool: a gateway and three
-backends, created and converged when missing).
+measured side by side in one run on the pool test hosts (molecule/pool: its first gateway and
+three of the backends, created and converged when missing).
 
 The backends run the Ollama stand-in, which behaves like Ollama under load: every token costs a
 fixed delay (OLLAMA_STANDIN_CHUNK_DELAY, 0.05 s there), at most OLLAMA_NUM_PARALLEL (2)
@@ -49,7 +49,7 @@ def inventory() -> str:
 
 def apply(inventory_file: str, proxy: str, backends: list[str]) -> None:
     extra = f'{{"ollama_gate_backends": {backends!r}, "ollama_gate_proxy": "{proxy}"}}'.replace("'", '"')
-    cmd = ["ansible-playbook", "-i", inventory_file, "playbooks/gateway.yml", "-e", extra,
+    cmd = ["ansible-playbook", "-i", inventory_file, "playbooks/gateway.yml", "--limit", "og-pool-gw", "-e", extra,
            "-e", "caddy_gateway_install_method=distribution"]
     subprocess.run(cmd, cwd=PROJECT, check=True, stdout=subprocess.DEVNULL)
 

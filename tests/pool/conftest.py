@@ -44,6 +44,12 @@ def gateway_host():
 
 
 @pytest.fixture(scope="session")
+def gateway_hosts():
+    """Every gateway of the scenario (OG_GATEWAYS)."""
+    return [gateway_lib._host(name) for name in os.environ["OG_GATEWAYS"].split(",")]
+
+
+@pytest.fixture(scope="session")
 def gateway_address():
     """The gateway's address on the shared test network, as the controller reaches it."""
     container = docker.from_env().containers.get(os.environ["OG_GATEWAY"])

@@ -7,7 +7,7 @@ import time
 
 from conftest import FAIL_TIMEOUT, Load, probe, run_playbook, said, stop_and_restart_a_backend
 
-GATEWAY_ADDRESS = "10.213.9.10"  # the gateway on the pool network (molecule/pool)
+GATEWAY_ADDRESSES = ["10.213.9.10", "10.213.9.20"]  # the gateways on the pool network (molecule/pool)
 GENERATE = ("POST", "/api/generate")
 
 
@@ -16,8 +16,9 @@ def test_backends_listen_on_their_private_address_for_the_gateway_only(gateway_h
         local = backend.host.check_output("ss -Hltn 'sport = :11434'").split()
         assert local[3] == backend.address, local  # not loopback, not every address
         rules = backend.host.check_output("ufw show added")
-        assert (f"ufw allow from {GATEWAY_ADDRESS} to any port 11434 proto tcp comment 'ollama-gate backend'"
-                in rules.splitlines())
+        for address in GATEWAY_ADDRESSES:
+            assert (f"ufw allow from {address} to any port 11434 proto tcp comment 'ollama-gate backend'"
+                    in rules.splitlines())
         assert "8080" not in rules  # no gateway port on a backend-only host
         assert probe(gateway_host, f"http://{backend.address}/api/version") == "200"
     # another host of the same network is dropped by the backend's ufw ...
@@ -39,7 +40,7 @@ def test_every_backend_has_the_models(gateway_host, backends):
 
 
 def test_verify_playbook_checks_the_pool_like_a_client(gateway_address):
-    proc = run_playbook("playbooks/verify.yml", "-e", f"ollama_gate_url=http://{gateway_address}:8080")
+    proc = run_playbook("playbooks/verify.yml", "--limit", "og-pool-gw", "-e", f"ollama_gate_url=http://{gateway_address}:8080")
     output = said(proc)
     assert "PASS no credentials -> HTTP 401" in output, output[-2000:]
     for user in ("alice", "bob"):

@@ -4,6 +4,7 @@ copies, each with an empty working copy of the store, issue a new user's credent
 never again, and the gateway keeps the store root only."""
 import hashlib
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,15 +21,17 @@ def host_store(gateway_host):
     return {line.split()[1]: line.split()[0] for line in out.splitlines()}
 
 
-def test_the_store_is_kept_on_the_gateway_root_only(gateway_host):
-    directory = gateway_host.file(HOST_STORE)
-    assert directory.is_directory and directory.user == "root" and directory.mode == 0o700
-    stored = host_store(gateway_host)
-    assert set(stored) == {"erin", "alice~laptop"}
-    for name, digest in stored.items():
-        item = gateway_host.file(f"{HOST_STORE}/{name}")
-        assert item.user == "root" and item.mode == 0o600
-        assert hashlib.sha256((WORKING_COPY / name).read_bytes()).hexdigest() == digest
+def test_the_store_is_kept_on_every_gateway_root_only(gateway_hosts):
+    for gateway_host in gateway_hosts:
+        directory = gateway_host.file(HOST_STORE)
+        assert directory.is_directory and directory.user == "root" and directory.mode == 0o700
+        stored = host_store(gateway_host)
+        assert {"erin", "alice~laptop"} <= set(stored)
+        assert stored == host_store(gateway_hosts[0])  # the same store on every gateway
+        for name, digest in stored.items():
+            item = gateway_host.file(f"{HOST_STORE}/{name}")
+            assert item.user == "root" and item.mode == 0o600
+            assert hashlib.sha256((WORKING_COPY / name).read_bytes()).hexdigest() == digest
 
 
 def fresh_copy(root: Path) -> Path:
@@ -59,20 +62,21 @@ def run_from(copy_inventory: Path, *extra):
 
 def test_two_fresh_project_copies_do_not_reissue_credentials(tmp_path, gateway_host, gateway_address, users):
     before = host_store(gateway_host)
-    with_frank = gateway_lib.write_vars(tmp_path, {"ollama_gate_users": [*users, {"name": "frank"}]})
+    name = f"frank{secrets.token_hex(3)}"  # a user no earlier run created
+    with_frank = gateway_lib.write_vars(tmp_path, {"ollama_gate_users": [*users, {"name": name}]})
     first = fresh_copy(tmp_path / "job1")
     proc = run_from(first, "-e", with_frank)
-    assert "new credential for frank" in said(proc)
+    assert f"new credential for {name}" in said(proc)
     assert "new credential for erin" not in said(proc)  # taken from the gateway, not issued again
-    frank = (first.parent / "credentials/frank").read_text().strip()
+    frank = (first.parent / f"credentials/{name}").read_text().strip()
     assert frank not in proc.output
     second = fresh_copy(tmp_path / "job2")
     proc = run_from(second, "-e", with_frank)
     assert "new credential for" not in said(proc)
-    assert (second.parent / "credentials/frank").read_text().strip() == frank
+    assert (second.parent / f"credentials/{name}").read_text().strip() == frank
     after = host_store(gateway_host)
-    assert {k: v for k, v in after.items() if k != "frank"} == before and "frank" in after
-    # frank logs in with the credential the first job issued
-    reply = gateway_host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -u 'frank:{frank}' http://127.0.0.1:8080/api/tags")
+    assert {k: v for k, v in after.items() if k != name} == before and name in after
+    # the new user logs in with the credential the first job issued
+    reply = gateway_host.run(f"curl -s -o /dev/null -w '%{{http_code}}' -u '{name}:{frank}' http://127.0.0.1:8080/api/tags")
     assert reply.stdout == "200"
 

@@ -13,7 +13,8 @@ GENERATE = ("POST", "/api/generate")
 
 @pytest.fixture(scope="module", autouse=True)
 def caddy():
-    run_playbook("playbooks/gateway.yml", "-e", "ollama_gate_proxy=caddy", "-e", "caddy_gateway_install_method=distribution")
+    run_playbook("playbooks/gateway.yml", "--limit", "og-pool-gw", "-e", "ollama_gate_proxy=caddy",
+                 "-e", "caddy_gateway_install_method=distribution")
 
 
 def test_caddy_checks_every_backend(gateway_host, backends):
