@@ -27,7 +27,11 @@ BACKENDS = {
     "b-no-firewall": {"ollama_host": "10.0.0.12:11434", "ollama_gate_firewall": False},
     "b-gateway-name": {"ollama_host": "10.0.0.13:11434", "ollama_gate_gateway_addresses": ["gw.example.com"]},
 }
+# a single-host server in the same inventory serves its own Ollama, not the pool (whose
+# b-loopback would fail its pool check)
+SINGLE = {"single-host": {"ansible_host": "10.0.0.40"}}
 EXPECTED = {
+    "single-host": None,
     "gw-ok": None,
     "b-ok": None,
     "gw-unknown-backend": "ollama_gate_backends: 'b-nowhere' is not a host of this inventory",
@@ -42,9 +46,10 @@ EXPECTED = {
 def outcome(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pool")
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    gateway_vars = {"ollama_gate_users": USERS, "ollama_gate_allowlist": ["10.0.0.0/16"], "ollama_gate_firewall": False}
     inventory = {"all": {"vars": local, "children": {
-        "ollama_gateways": {"hosts": GATEWAYS, "vars": {
-            "ollama_gate_users": USERS, "ollama_gate_allowlist": ["10.0.0.0/16"], "ollama_gate_firewall": False}},
+        "ollama_servers": {"hosts": SINGLE, "vars": gateway_vars},
+        "ollama_gateways": {"hosts": GATEWAYS, "vars": gateway_vars},
         "ollama_backends": {"hosts": BACKENDS},
     }}}
     (tmp / "hosts.yml").write_text(yaml.safe_dump(inventory))
@@ -76,5 +81,5 @@ def test_each_group_gets_its_own_checks(outcome):
     """Gateways get the gateway checks, backends the backend checks; every host is checked."""
     _, report = outcome
     plays = {play["play"]["name"]: {h for t in play["tasks"] for h in t["hosts"]} for play in report["plays"]}
-    assert plays["Preflight"] == set(GATEWAYS)
+    assert plays["Preflight"] == set(GATEWAYS) | set(SINGLE)
     assert plays["Preflight of the pool backends"] == set(BACKENDS)
