@@ -45,7 +45,7 @@ EXPECTED = {
     "caddy": 799,
     "caddy_current": 609,
     "scheduled_rotation": 300,
-    "pool": 560,
+    "pool": 330,
     "ollama_lifecycle": 192,
     "ollama": 82,
     "default": 36,
