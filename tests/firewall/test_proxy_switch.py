@@ -73,8 +73,9 @@ def back_to_nginx(gateway_host):
 def assert_only_the_port_handover_failed(codes):
     """A client polling every 100 ms through a switch: every answer a success, and the only
     failures one run of refused connections (the old proxy let go of the port, the new one binds
-    it), not the new proxy's install (measured here: 12-17 polls, 1.4-1.9 s; the limit leaves room
-    for a slower machine)."""
+    it), not the new proxy's install (measured here: 11-13 polls, 1.3-1.5 s; a loaded CI machine
+    once took 46 polls before the handover was cut to the release, start and reload; the limit
+    leaves room for a slower machine)."""
     assert len(codes) > 30, run_lengths(codes)  # the run took seconds: the client kept polling
     failed = "".join("x" if code != "200" else "." for code in codes).strip(".")
     assert set(codes) <= {"200", "000"}, run_lengths(codes)
