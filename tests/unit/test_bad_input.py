@@ -4,20 +4,16 @@ the baseline the cases start from passes. All cases run as hosts of one ansible-
 check mode with a local connection (the checks read no host). The README's table is rendered
 from the same file: `python tests/unit/test_bad_input.py` rewrites it."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-PROJECT = Path(__file__).resolve().parents[2]
+from conftest import LOCAL, PROJECT, run_preflight
+
 MATRIX = yaml.safe_load((Path(__file__).parent / "bad_input.yml").read_text())
 CASES = MATRIX["cases"]
 UFW = MATRIX["foreign_ufw_rules"]
-BIN = Path(sys.executable).parent
-PLAYBOOK = str(BIN / "ansible-playbook") if (BIN / "ansible-playbook").exists() else "ansible-playbook"
 START, END = "<!-- bad-input-matrix: start (tests/unit/bad_input.yml) -->", "<!-- bad-input-matrix: end -->"
 
 
@@ -32,24 +28,7 @@ def outcome(tmp_path_factory):
     hosts = {"baseline": dict(MATRIX["baseline"])}
     for index, case in enumerate(CASES):
         hosts[host_name(index)] = {**MATRIX["baseline"], **case["vars"]}
-    for data in hosts.values():
-        data["ansible_connection"] = "local"
-        data["ansible_python_interpreter"] = sys.executable
-    (tmp / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"ollama_servers": {"hosts": hosts}}}}))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_ROLES_PATH=str(PROJECT / "roles"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0")
-    proc = subprocess.run([PLAYBOOK, "-i", str(tmp / "hosts.yml"), "--check", str(PROJECT / "playbooks/preflight.yml")],
-                          capture_output=True, text=True, env=env, cwd=tmp)
-    report = json.loads(proc.stdout[proc.stdout.index("{"):])
-    failed = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                if result.get("failed") and host not in failed:
-                    # a loop's failure: the first failed item's message
-                    items = [r for r in result.get("results", []) if r.get("failed")]
-                    message = items[0].get("msg", "") if items else result.get("msg", "")
-                    failed[host] = " ".join(str(message).split())
+    failed, _, proc = run_preflight(tmp, {"all": {"vars": LOCAL, "children": {"ollama_servers": {"hosts": hosts}}}})
     # nothing was written next to the inventory (the controller-side credential store)
     assert sorted(p.name for p in tmp.iterdir()) == ["hosts.yml"]
     return {host: failed.get(host) for host in hosts}, proc

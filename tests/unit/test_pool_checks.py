@@ -2,18 +2,10 @@
 ollama_backends): a valid pool passes; each bad pool setting stops its host before anything
 changes, with a message naming the variable. One check-mode run, local connection (the checks
 read nothing a test machine lacks)."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-import yaml
 
-PROJECT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-PLAYBOOK = str(BIN / "ansible-playbook") if (BIN / "ansible-playbook").exists() else "ansible-playbook"
+from conftest import LOCAL, run_preflight
+
 USERS = [{"name": "alice", "password": "alice-test-password-0001", "role": "admin"}]
 
 GATEWAYS = {
@@ -45,25 +37,12 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pool")
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     gateway_vars = {"ollama_gate_users": USERS, "ollama_gate_allowlist": ["10.0.0.0/16"], "ollama_gate_firewall": False}
-    inventory = {"all": {"vars": local, "children": {
+    failed, report, _ = run_preflight(tmp, {"all": {"vars": LOCAL, "children": {
         "ollama_servers": {"hosts": SINGLE, "vars": gateway_vars},
         "ollama_gateways": {"hosts": GATEWAYS, "vars": gateway_vars},
         "ollama_backends": {"hosts": BACKENDS},
-    }}}
-    (tmp / "hosts.yml").write_text(yaml.safe_dump(inventory))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_ROLES_PATH=str(PROJECT / "roles"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0")
-    proc = subprocess.run([PLAYBOOK, "-i", str(tmp / "hosts.yml"), "--check", str(PROJECT / "playbooks/preflight.yml")],
-                          capture_output=True, text=True, env=env, cwd=tmp)
-    report = json.loads(proc.stdout[proc.stdout.index("{"):])
-    failed = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                if result.get("failed") and host not in failed:
-                    failed[host] = " ".join(str(result.get("msg", "")).split())
+    }}})
     return failed, report
 
 
