@@ -20,7 +20,17 @@ _spec = importlib.util.spec_from_file_location(
 gateway_lib = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(gateway_lib)
 
-run_playbook = gateway_lib.run_playbook
+# From test_tls.py on, the pool runs with backend TLS (ollama_gate_backend_tls: true), as an inventory
+# would set it for the gateways and the backends: every playbook run from then on passes it.
+EXTRA_VARS: dict = {}
+
+
+def run_playbook(playbook, *extra, check=True):
+    if EXTRA_VARS:
+        extra = ("-e", json.dumps(EXTRA_VARS), *extra)
+    return gateway_lib.run_playbook(playbook, *extra, check=check)
+
+
 said = gateway_lib.said
 OllamaLog = gateway_lib.OllamaLog
 PORT = 8080
@@ -166,3 +176,16 @@ def stop_and_restart_a_backend(gateway_address, credentials, backend, workers=6)
         backend.host.run_expect([0], "systemctl start ollama.service")
         time.sleep(2 * FAIL_TIMEOUT + 2)
     return load, stopped_at, log
+
+
+def assert_left_out_and_back(gateway_address, credentials, backend, grace=0.0):
+    """A backend's Ollama stopped during continuous generations through the gateway: no request
+    started `grace` seconds or more after the stop failed (the first detection: none on nginx,
+    one health check interval on Caddy), and the backend got requests again once it was back."""
+    load, stopped_at, log = stop_and_restart_a_backend(gateway_address, credentials, backend)
+    after = load.since(stopped_at + grace)
+    assert len(after) > 30
+    failed = [f"{o.started - stopped_at:+.2f} s: {o.detail}" for o in after if not o.ok]
+    assert not failed, failed[:5]
+    assert ("POST", "/api/generate") in log.requests(wait_for=[("POST", "/api/generate")]), \
+        f"no request reached {backend.name} again"

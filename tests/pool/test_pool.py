@@ -5,7 +5,7 @@ test_z_caddy.py)."""
 import json
 import time
 
-from conftest import FAIL_TIMEOUT, Load, probe, run_playbook, said, stop_and_restart_a_backend
+from conftest import Load, assert_left_out_and_back, probe, run_playbook, said
 
 GATEWAY_ADDRESSES = ["10.213.9.10", "10.213.9.20"]  # the gateways on the pool network (molecule/pool)
 GENERATE = ("POST", "/api/generate")
@@ -59,13 +59,7 @@ def test_requests_are_spread_over_the_pool(gateway_address, alice, backends):
 
 
 def test_a_stopped_backend_is_left_out_without_failures_and_comes_back(gateway_address, alice, backends):
-    load, stopped_at, log = stop_and_restart_a_backend(gateway_address, alice, backends[1])
-    after = load.since(stopped_at)
-    assert len(after) > 30
-    failed = [f"{o.started - stopped_at:+.2f} s: {o.detail}" for o in after if not o.ok]
-    assert not failed, failed[:5]
-    # back in the pool: it gets requests again within the fail timeout and some
-    assert GENERATE in log.requests(wait_for=[GENERATE]), f"no request reached {backends[1].name} again"
+    assert_left_out_and_back(gateway_address, alice, backends[1])
 
 
 def test_an_admin_pull_through_the_gateway_reaches_one_backend(gateway_address, alice, backends, gateway_host):

@@ -18,6 +18,10 @@ BACKENDS = {
     "b-loopback": {"ollama_host": "127.0.0.1:11434"},
     "b-no-firewall": {"ollama_host": "10.0.0.12:11434", "ollama_gate_firewall": False},
     "b-gateway-name": {"ollama_host": "10.0.0.13:11434", "ollama_gate_gateway_addresses": ["gw.example.com"]},
+    # backend TLS: the pool's CA on the first gateway by default, never on a backend
+    "b-tls": {"ollama_host": "10.0.0.14:11434", "ollama_gate_backend_tls": True},
+    "b-tls-ca-on-backend": {"ollama_host": "10.0.0.15:11434", "ollama_gate_backend_tls": True,
+                            "ollama_gate_backend_tls_ca_host": "b-ok"},
 }
 # a single-host server in the same inventory serves its own Ollama, not the pool (whose
 # b-loopback would fail its pool check)
@@ -31,6 +35,9 @@ EXPECTED = {
     "b-loopback": "ollama_host of backend b-loopback is '127.0.0.1:11434', on loopback",
     "b-no-firewall": "ollama_gate_firewall is false on backend b-no-firewall: keep it on",
     "b-gateway-name": "ollama_gate_gateway_addresses: 'gw.example.com' is not an IP address or CIDR",
+    "b-tls": None,
+    "b-tls-ca-on-backend": 'ollama_gate_backend_tls_ca_host is "b-ok": with ollama_gate_backend_tls the pool\'s CA is '
+                           "kept on a gateway, a host of group ollama_gateways (gw-",
 }
 
 
