@@ -59,11 +59,22 @@ def gateway_hosts():
     return [gateway_lib._host(name) for name in os.environ["OG_GATEWAYS"].split(",")]
 
 
+def _address(name):
+    """A test host's address on the shared test network, as the controller reaches it."""
+    container = docker.from_env().containers.get(name)
+    return container.attrs["NetworkSettings"]["Networks"][gateway_lib.NETWORK]["IPAddress"]
+
+
 @pytest.fixture(scope="session")
 def gateway_address():
     """The gateway's address on the shared test network, as the controller reaches it."""
-    container = docker.from_env().containers.get(os.environ["OG_GATEWAY"])
-    return container.attrs["NetworkSettings"]["Networks"][gateway_lib.NETWORK]["IPAddress"]
+    return _address(os.environ["OG_GATEWAY"])
+
+
+@pytest.fixture(scope="session")
+def affinity_gateway_address():
+    """The second gateway's (it runs with ollama_gate_model_affinity: molecule/pool)."""
+    return _address(os.environ["OG_GATEWAYS"].split(",")[1])
 
 
 @pytest.fixture(scope="session")
@@ -98,12 +109,12 @@ class Outcome:
     detail: str
 
 
-def generate(address, credentials, prompt, tokens=4, timeout=30) -> Outcome:
+def generate(address, credentials, prompt, tokens=4, timeout=30, model="llama3.2") -> Outcome:
     """One streamed /api/generate through the gateway, read to its last line: ok when the stream
     ended with done: true and every line was one NDJSON object."""
     started = time.monotonic()
     auth = base64.b64encode(":".join(credentials).encode()).decode()
-    body = json.dumps({"model": "llama3.2", "prompt": prompt, "options": {"num_predict": tokens}})
+    body = json.dumps({"model": model, "prompt": prompt, "options": {"num_predict": tokens}})
     try:
         connection = http.client.HTTPConnection(address, PORT, timeout=timeout)
         connection.request("POST", "/api/generate", body, {"Authorization": f"Basic {auth}",
@@ -126,8 +137,9 @@ class Load:
     """Continuous streamed generations through the gateway from `workers` clients at once, each
     starting its next request when the last one ended, until stop()."""
 
-    def __init__(self, address, credentials, workers=6, tokens=4):
+    def __init__(self, address, credentials, workers=6, tokens=4, model="llama3.2"):
         self.address, self.credentials, self.workers, self.tokens = address, credentials, workers, tokens
+        self.model = model
         self.outcomes: list[Outcome] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -136,7 +148,8 @@ class Load:
     def _worker(self, index):
         count = 0
         while not self._stop.is_set():
-            outcome = generate(self.address, self.credentials, f"client {index} request {count}", self.tokens)
+            outcome = generate(self.address, self.credentials, f"client {index} request {count}", self.tokens,
+                               model=self.model)
             count += 1
             with self._lock:
                 self.outcomes.append(outcome)

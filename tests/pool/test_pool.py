@@ -3,9 +3,10 @@ where the backends listen and who reaches them, the models on every backend, req
 over the pool, and a backend stopped during continuous requests (nginx; Caddy in
 test_z_caddy.py)."""
 import json
+import os
 import time
 
-from conftest import Load, assert_left_out_and_back, probe, run_playbook, said
+from conftest import Load, assert_left_out_and_back, generate, probe, run_playbook, said
 
 GATEWAY_ADDRESSES = ["10.213.9.10", "10.213.9.20"]  # the gateways on the pool network (molecule/pool)
 GENERATE = ("POST", "/api/generate")
@@ -40,7 +41,7 @@ def test_every_backend_has_the_models(gateway_host, backends):
 
 
 def test_verify_playbook_checks_the_pool_like_a_client(gateway_address):
-    proc = run_playbook("playbooks/verify.yml", "--limit", "og-pool-gw", "-e", f"ollama_gate_url=http://{gateway_address}:8080")
+    proc = run_playbook("playbooks/verify.yml", "--limit", os.environ["OG_GATEWAY"], "-e", f"ollama_gate_url=http://{gateway_address}:8080")
     output = said(proc)
     assert "PASS no credentials -> HTTP 401" in output, output[-2000:]
     for user in ("alice", "bob"):
@@ -78,3 +79,41 @@ def test_an_admin_pull_through_the_gateway_reaches_one_backend(gateway_address, 
               if "all-minilm:latest" in [m["name"] for m in json.loads(
                   gateway_host.check_output(f"curl -s http://{b.address}/api/tags"))["models"]]]
     assert len(having) == 1, having
+
+
+def test_model_affinity_sends_each_model_to_one_backend(affinity_gateway_address, alice, backends):
+    """og-pool-gw2 runs with ollama_gate_model_affinity: every request naming a model goes to the
+    backend that model's name hashes to (models the backends lack too: Ollama's 404 comes from
+    that backend), and different models are spread over the pool."""
+    import base64
+    import http.client
+
+    auth = base64.b64encode(":".join(alice).encode()).decode()
+    where = {}
+    for model in ("llama3.2", "llama3.2:1b", "qwen2.5:0.5b", "qwen2.5", "tinyllama", "mistral", "phi3", "gemma2"):
+        logs = [backend.log() for backend in backends]
+        for _ in range(3):
+            connection = http.client.HTTPConnection(affinity_gateway_address, 8080, timeout=30)
+            connection.request("POST", "/api/generate",
+                               json.dumps({"model": model, "prompt": "hi", "stream": False,
+                                           "options": {"num_predict": 1}}),
+                               {"Authorization": f"Basic {auth}"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status in (200, 400, 404), (model, response.status)  # answered by Ollama
+        for _ in range(25):  # the journal takes a moment
+            counts = [log.requests().count(GENERATE) for log in logs]
+            if sum(counts) >= 3:
+                break
+            time.sleep(0.2)
+        assert sorted(counts) == [0, 0, 3], (model, counts)
+        where[model] = counts.index(3)
+    assert len(set(where.values())) >= 2, where
+    # the backend of a model stopped: that model's requests go to another one, without failures
+    backend = backends[where["llama3.2"]]
+    backend.host.run_expect([0], "systemctl stop ollama.service")
+    try:
+        outcomes = [generate(affinity_gateway_address, alice, f"request {i}") for i in range(6)]
+    finally:
+        backend.host.run_expect([0], "systemctl start ollama.service")
+    assert all(o.ok for o in outcomes), [o.detail for o in outcomes]

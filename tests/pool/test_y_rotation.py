@@ -1,12 +1,13 @@
 """A rotation across several gateways (ollama_gateways): every gateway gets the same new
 credential (one store, renewed once per run), the run reports each gateway, and a gateway that
 was unreachable is reported as not done and catches up on the next run."""
+import os
 import subprocess
 
 from conftest import run_playbook, said
 
 HOST_STORE = "/var/lib/ollama-gate/credentials"
-GATEWAYS = ["og-pool-gw", "og-pool-gw2"]
+GATEWAYS = os.environ["OG_GATEWAYS"].split(",")
 
 
 def status(gateway_host, user, password):

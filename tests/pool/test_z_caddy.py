@@ -2,6 +2,7 @@
 active health checks on /api/version, and a backend stopped during continuous requests. Caddy
 has no passive checks or retries here (README, "A pool of Ollama hosts"): requests sent to the
 stopped backend before the next health check fail, none after it."""
+import os
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from conftest import FAIL_TIMEOUT, Load, assert_left_out_and_back, run_playbook
 
 @pytest.fixture(scope="module", autouse=True)
 def caddy():
-    run_playbook("playbooks/gateway.yml", "--limit", "og-pool-gw", "-e", "ollama_gate_proxy=caddy",
+    run_playbook("playbooks/gateway.yml", "--limit", os.environ["OG_GATEWAY"], "-e", "ollama_gate_proxy=caddy",
                  "-e", "caddy_gateway_install_method=distribution")
 
 

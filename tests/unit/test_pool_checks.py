@@ -12,6 +12,8 @@ GATEWAYS = {
     "gw-ok": {"ansible_host": "10.0.0.10", "ollama_gate_backends": ["b-ok"]},
     "gw-unknown-backend": {"ansible_host": "10.0.0.20", "ollama_gate_backends": ["b-ok", "b-nowhere"]},
     "gw-loopback-backend": {"ansible_host": "10.0.0.30", "ollama_gate_backends": ["b-loopback"]},
+    # backend TLS on the backends only
+    "gw-tls-mismatch": {"ansible_host": "10.0.0.50", "ollama_gate_backends": ["b-ok", "b-tls"]},
 }
 BACKENDS = {
     "b-ok": {"ollama_host": "10.0.0.11:11434"},
@@ -36,6 +38,8 @@ EXPECTED = {
     "b-no-firewall": "ollama_gate_firewall is false on backend b-no-firewall: keep it on",
     "b-gateway-name": "ollama_gate_gateway_addresses: 'gw.example.com' is not an IP address or CIDR",
     "b-tls": None,
+    "gw-tls-mismatch": "ollama_gate_backend_tls is false on gateway gw-tls-mismatch but true on its backends b-tls: "
+                       "set it for the gateways and the backends alike",
     "b-tls-ca-on-backend": 'ollama_gate_backend_tls_ca_host is "b-ok": with ollama_gate_backend_tls the pool\'s CA is '
                            "kept on a gateway, a host of group ollama_gateways (gw-",
 }

@@ -86,10 +86,11 @@ def test_scenario_needs_every_step_and_passed_tests(tmp_path, monkeypatch, phase
 def suite(tmp_path, monkeypatch):
     """main() with lint, unit, testhosts and each scenario replaced by a given outcome: an exit
     code, or an exception raised inside the runner. Returns (outcomes, calls)."""
-    outcomes = {"lint": 0, "unit": 0, "testhosts": 0, "a": 0, "b": 0, "c": 0}
+    outcomes = {"lint": 0, "unit": 0, "testhosts": 0, "a": 0, "b": 0, "c": 0, "ten": 0}
     calls = []
     monkeypatch.setenv("OG_LOGS", str(tmp_path))
-    monkeypatch.setattr(run_suite, "all_scenarios", lambda: ["a", "b", "c"])
+    monkeypatch.setattr(run_suite, "all_scenarios",
+                        lambda include_opt_in=False: ["a", "b", "c"] + (["ten"] if include_opt_in else []))
 
     def run_logged(result, commands):
         calls.append(result.name)
@@ -140,6 +141,18 @@ def test_testhosts_failure_runs_no_scenario(suite):
     suite[0]["testhosts"] = 1
     assert run_suite.main(["--steps", "molecule"]) == 1
     assert suite[1] == ["testhosts"]
+
+
+def test_an_opt_in_scenario_runs_only_when_named(suite):
+    assert run_suite.main(["--steps", "molecule"]) == 0
+    assert "ten" not in suite[1]
+    assert run_suite.main(["--steps", "molecule", "ten"]) == 0
+    assert suite[1][-2:] == ["testhosts", "ten"]
+
+
+def test_the_opt_in_scenarios_exist_and_are_not_in_the_default_run():
+    assert run_suite.OPT_IN <= set(run_suite.all_scenarios(include_opt_in=True))
+    assert not run_suite.OPT_IN & set(run_suite.all_scenarios())
 
 
 def test_a_scenario_named_twice_runs_once(suite):
