@@ -34,6 +34,8 @@ def run_playbook(playbook, *extra, check=True):
 said = gateway_lib.said
 OllamaLog = gateway_lib.OllamaLog
 PORT = 8080
+# The credential store on every gateway (ollama_gate_credentials_store: gateways in molecule/pool)
+HOST_STORE = "/var/lib/ollama-gate/credentials"
 
 
 @dataclass

@@ -9,9 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import gateway_lib, run_playbook, said
+from conftest import HOST_STORE, gateway_lib, run_playbook, said
 
-HOST_STORE = "/var/lib/ollama-gate/credentials"
 WORKING_COPY = Path(gateway_lib._inventory()).parent / "credentials"
 
 

@@ -4,9 +4,8 @@ was unreachable is reported as not done and catches up on the next run."""
 import os
 import subprocess
 
-from conftest import run_playbook, said
+from conftest import HOST_STORE, run_playbook, said
 
-HOST_STORE = "/var/lib/ollama-gate/credentials"
 GATEWAYS = os.environ["OG_GATEWAYS"].split(",")
 
 
