@@ -154,3 +154,22 @@ def test_a_pool_names_inventory_hosts_the_gateway_can_reach():
     assert fw.ollama_gate_backend_address_problems("[2001:db8::11]:11434", "b6") == []
     assert fw.ollama_gate_backend_address_problems("localhost:11434", "b7")[0].startswith(
         "ollama_host of backend b7 is 'localhost:11434', on loopback")
+
+
+def test_only_the_gateways_may_reach_a_backend():
+    ok = fw.ollama_gate_backend_access_problems("b1", True, False, ["10.0.0.10", "10.0.0.20/32"])
+    assert ok == []
+    # ufw off: only with the opt-in (then no address is needed)
+    off = fw.ollama_gate_backend_access_problems("b1", False, False, [])
+    assert len(off) == 1 and off[0].startswith("ollama_gate_firewall is false on backend b1: keep it on")
+    assert fw.ollama_gate_backend_access_problems("b1", False, True, []) == []
+    empty = fw.ollama_gate_backend_access_problems("b1", True, False, [])
+    assert empty == ["ollama_gate_gateway_addresses is empty on backend b1: no gateway could reach Ollama. Put the "
+                     "gateways in group ollama_gateways (with ansible_host), or list the addresses they connect from"]
+    # the default list: one entry per gateway, "" for one without ansible_host
+    missing = fw.ollama_gate_backend_access_problems("b1", True, False, ["10.0.0.10", ""], ["gw2"])
+    assert missing == ["ollama_gate_gateway_addresses: the gateways gw2 have no ansible_host; set "
+                       "ollama_gate_gateway_addresses to the addresses they connect from"]
+    named = fw.ollama_gate_backend_access_problems("b1", True, False, ["gw.example.com"])
+    assert len(named) == 1 and named[0].startswith(
+        "ollama_gate_gateway_addresses: 'gw.example.com' is not an IP address or CIDR")

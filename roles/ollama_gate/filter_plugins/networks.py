@@ -67,6 +67,27 @@ def ollama_gate_backend_address_problems(address, name: str) -> list[str]:
     return []
 
 
+def ollama_gate_backend_access_problems(name: str, firewall, allow_direct_access, gateway_addresses,
+                                        gateways_without_host=()) -> list[str]:
+    """What would let others than the gateways reach a backend's Ollama (no authentication: whoever
+    reaches it is an admin), or no gateway at all: ufw off without the opt-in, no gateway address,
+    gateways without an ansible_host in the default list, addresses that are none."""
+    addresses = list(gateway_addresses or [])
+    problems = []
+    if not firewall and not allow_direct_access:
+        problems.append(f"ollama_gate_firewall is false on backend {name}: keep it on (ufw opens Ollama's port to "
+                        f"the gateways only), or set ollama_gate_allow_direct_access: true if the network already "
+                        f"allows nobody else")
+    if firewall and not addresses:
+        problems.append(f"ollama_gate_gateway_addresses is empty on backend {name}: no gateway could reach Ollama. "
+                        f"Put the gateways in group ollama_gateways (with ansible_host), or list the addresses they "
+                        f"connect from")
+    if gateways_without_host and "" in addresses:
+        problems.append(f"ollama_gate_gateway_addresses: the gateways {', '.join(gateways_without_host)} have no "
+                        f"ansible_host; set ollama_gate_gateway_addresses to the addresses they connect from")
+    return problems + gateway_networks_problems([a for a in addresses if a != ""], "ollama_gate_gateway_addresses")
+
+
 def ollama_gate_pool_problems(backends, hosts, addresses) -> list[str]:
     """What is wrong with a gateway's pool: names that are not inventory hosts, duplicates, and
     backends the gateway could not connect to. addresses: {backend name: its ollama_host}."""
@@ -362,6 +383,7 @@ class FilterModule:
             "ollama_gate_networks_problems": gateway_networks_problems,
             "ollama_gate_pool_problems": ollama_gate_pool_problems,
             "ollama_gate_backend_address_problems": ollama_gate_backend_address_problems,
+            "ollama_gate_backend_access_problems": ollama_gate_backend_access_problems,
             "firewall_problems": firewall_problems,
             "firewall_lockout_problems": firewall_lockout_problems,
             "firewall_rules": firewall_rules,
